@@ -1,0 +1,9 @@
+"""The local job orchestrator.
+
+Import-light on purpose: submodules load only when used.
+
+* ``course.jobs.spec``       load + validate a bundle / Jobs API JSON → ``LoadedJob``
+* ``course.jobs.params``     job/task parameters and ``{{…}}`` dynamic value references
+* ``course.jobs.dag``        pure run_if / roll-up / repair rules over task states
+* ``course.jobs.conditions`` condition_task comparisons
+"""

@@ -1,0 +1,4 @@
+"""Test fixture: a spark_python_task script."""
+import sys
+
+print(sys.argv[1:])
