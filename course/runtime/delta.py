@@ -1,0 +1,97 @@
+"""Delta Lake when its jars are on disk, Parquet otherwise.
+
+`delta-spark` (the pip package) holds only Python; its jars normally come from
+Maven Central on first use. Asking Spark for a package it cannot download kills
+the JVM with a stack trace, so we decide from what is on disk *before* starting
+Spark: Ivy/Maven caches, or a folder named by DAY7_DELTA_JARS. DAY7_DELTA=off
+forces Parquet.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+SCALA = "2.13"  # pyspark 4.x is built for Scala 2.13
+
+
+@dataclass(frozen=True)
+class Storage:
+    format: str                      # "delta" or "parquet"
+    jars: tuple[str, ...] = ()       # Delta jars to put on the classpath
+    reason: str = ""                 # why Parquet, in one sentence
+    conf: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+def delta_version() -> str | None:
+    try:
+        return metadata.version("delta-spark")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _candidate_dirs(version: str) -> list[Path]:
+    home = Path.home()
+    dirs = [Path(p) for p in os.environ.get("DAY7_DELTA_JARS", "").split(os.pathsep) if p]
+    dirs += [home / ".ivy2.5.2" / "jars", home / ".ivy2" / "jars"]
+    m2 = home / ".m2" / "repository" / "io" / "delta"
+    dirs += [m2 / f"delta-spark_{SCALA}" / version, m2 / "delta-storage" / version]
+    return dirs
+
+
+def find_delta_jars(version: str | None = None) -> tuple[str, ...] | None:
+    """The delta-spark and delta-storage jars of `version`, or None if either is missing."""
+    version = version or delta_version()
+    if not version:
+        return None
+    wanted = {
+        "spark": (f"delta-spark_{SCALA}-{version}.jar", f"io.delta_delta-spark_{SCALA}-{version}.jar"),
+        "storage": (f"delta-storage-{version}.jar", f"io.delta_delta-storage-{version}.jar"),
+    }
+    found: dict[str, str] = {}
+    for folder in _candidate_dirs(version):
+        for role, names in wanted.items():
+            for name in names:
+                if role not in found and (folder / name).is_file():
+                    found[role] = str(folder / name)
+    return (found["spark"], found["storage"]) if len(found) == 2 else None
+
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.sql.sources.default": "delta",
+}
+
+
+@lru_cache(maxsize=1)
+def storage() -> Storage:
+    """Decide once per process which table format the local Spark uses."""
+    if os.environ.get("DAY7_DELTA", "").lower() in {"0", "off", "false", "no"}:
+        return Storage("parquet", reason="Delta is switched off (DAY7_DELTA=off)")
+    version = delta_version()
+    if not version:
+        return Storage("parquet", reason="the delta-spark package is not installed")
+    jars = find_delta_jars(version)
+    if not jars:
+        return Storage("parquet", reason=f"the Delta Lake {version} jars are not on this machine "
+                                         "(they come from Maven Central, which is not reachable)")
+    conf = dict(DELTA_CONF, **{"spark.jars": ",".join(jars)})
+    return Storage("delta", jars=jars, conf=conf)
+
+
+_announced = False
+
+
+def announce(stream=None) -> None:
+    """Say once per process, in one sentence, when tables fall back to Parquet."""
+    global _announced
+    choice = storage()
+    if _announced or choice.format == "delta" or os.environ.get("DAY7_QUIET_STORAGE"):
+        return
+    _announced = True
+    print(f"Note: tables are stored as Parquet because {choice.reason}; "
+          "notebook code is unchanged and is Delta on Databricks.", file=stream or sys.stderr)

@@ -1,0 +1,79 @@
+"""Databricks paths ↔ local paths.
+
+=====================================  ==============================================
+Databricks                             local
+=====================================  ==============================================
+``dbfs:/a/b`` (also ``/dbfs/a/b``)     ``course.paths.dbfs_root()/a/b``
+``/Volumes/<cat>/<schema>/<vol>/f``    ``course.paths.volumes_root()/<cat>/<schema>/<vol>/f``
+``file:/x``, ``file:///x``             ``/x``
+anything else                          unchanged (a plain local path)
+=====================================  ==============================================
+
+`to_local` is what readers and writers use (dbutils.fs, the spark proxy);
+`from_local` turns a local path back into the Databricks spelling for display.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from course import paths
+
+DBFS_SCHEME = "dbfs:"
+FILE_SCHEME = "file:"
+VOLUMES_PREFIX = "/Volumes"
+DBFS_FUSE_PREFIX = "/dbfs"
+
+
+def _under(prefix: str, path: str) -> str | None:
+    """The rest of `path` after the path prefix `prefix`, or None if it is not below it."""
+    if path == prefix:
+        return ""
+    if path.startswith(prefix + "/"):
+        return path[len(prefix) + 1:]
+    return None
+
+
+def _join(root: Path, rest: str) -> str:
+    rest = rest.strip("/")
+    if ".." in Path(rest).parts:
+        # Keep the stand-ins closed: dbfs:/../x must not escape the kit's folder.
+        raise ValueError(f"'..' is not allowed in a DBFS or Volumes path: {rest!r}")
+    return str(root / rest) if rest else str(root)
+
+
+def to_local(path: str) -> str:
+    """The local file system path for a Databricks-style path."""
+    path = os.fspath(path)
+    if path.startswith(DBFS_SCHEME):
+        return _join(paths.dbfs_root(), path[len(DBFS_SCHEME):])
+    if path.startswith(FILE_SCHEME):
+        rest = path[len(FILE_SCHEME):]
+        # file:///x and file:/x both mean /x
+        return "/" + rest.lstrip("/")
+    for prefix, root in ((VOLUMES_PREFIX, paths.volumes_root), (DBFS_FUSE_PREFIX, paths.dbfs_root)):
+        rest = _under(prefix, path)
+        if rest is not None:
+            return _join(root(), rest)
+    return path
+
+
+def from_local(local: str, style: str = "dbfs") -> str:
+    """The Databricks spelling of a local path: ``dbfs:/…``, ``/Volumes/…`` or ``file:/…``.
+
+    `style` picks the spelling for files under the DBFS stand-in: ``"dbfs"``
+    (``dbfs:/a``) or ``"fuse"`` (``/dbfs/a``).
+    """
+    local_path = Path(os.path.abspath(os.fspath(local)))
+    for root, prefix in ((paths.volumes_root(), VOLUMES_PREFIX),
+                         (paths.dbfs_root(), "dbfs:" if style == "dbfs" else DBFS_FUSE_PREFIX)):
+        try:
+            rest = local_path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        rest = "" if rest == "." else rest
+        if prefix == "dbfs:":
+            return "dbfs:/" + rest
+        return prefix + ("/" + rest if rest else "")
+    return "file:" + local_path.as_posix()
+

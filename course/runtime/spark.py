@@ -1,0 +1,174 @@
+"""One function gives a notebook or task its SparkSession.
+
+- On Databricks: the platform's session (notebooks there never import the kit,
+  but code that calls `get_spark()` still works).
+- With SPARK_REMOTE set (the runner's job cluster): a Spark Connect session.
+- Otherwise: a local session, started once per process.
+
+Local sessions share one warehouse folder and a file-system catalog (see
+`catalog.py`), use Delta when its jars are on disk and Parquet otherwise
+(`delta.py`), log errors only, and run in UTC like Databricks.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from course import paths
+from course.runtime import delta
+
+# Spark puts SPARK_CONF_DIR on the classpath, where log4j2 finds our quiet config.
+CONF_DIR = Path(__file__).with_name("conf")
+_lock = threading.Lock()
+_session = None
+
+
+def base_conf(cores: int | None = None) -> dict[str, str]:
+    """Spark settings every local session and job cluster shares (spark_conf can override)."""
+    cores = cores or os.cpu_count() or 2
+    conf = {
+        "spark.sql.catalogImplementation": "in-memory",
+        "spark.sql.warehouse.dir": str(paths.warehouse_dir()),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(max(2, cores * 2)),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    conf.update(delta.storage().conf)
+    return conf
+
+
+def on_databricks() -> bool:
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def _prepare(session, register: bool):
+    """What every kit-made session gets: the overwrite fix and the tables on disk."""
+    from course.runtime import catalog
+
+    # pyspark also logs every failed query as a JSON blob on stderr; the exception
+    # already says it all, so keep learners' cells readable.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    warehouse = paths.warehouse_dir()
+    catalog.install_overwrite_fix(warehouse)
+    if register:
+        catalog.register_tables(session, warehouse, delta.storage().format == "delta")
+    return session
+
+
+def _connect(url: str):
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(url).getOrCreate()
+    # The runner registers tables when it starts the job cluster; a learner who
+    # points SPARK_REMOTE at a server by hand gets them registered here.
+    return _prepare(session, register=not os.environ.get("DAY7_TABLES_REGISTERED"))
+
+
+def _local():
+    from course.runtime.java import require_java
+
+    require_java()
+    os.environ.setdefault("SPARK_CONF_DIR", str(CONF_DIR))
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(f"local[{os.cpu_count() or 2}]").appName("day7")
+    for key, value in base_conf().items():
+        builder = builder.config(key, value)
+    delta.announce()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return _prepare(session, register=True)
+
+
+def get_spark():
+    """The session for this process: Databricks', the job cluster's, or a local one."""
+    global _session
+    with _lock:
+        if _session is not None and not _is_stopped(_session):
+            return _session
+        if on_databricks():
+            from pyspark.sql import SparkSession
+            _session = SparkSession.builder.getOrCreate()
+        elif os.environ.get("SPARK_REMOTE"):
+            _session = _connect(os.environ["SPARK_REMOTE"])
+        else:
+            _session = _local()
+        return _session
+
+
+def _is_stopped(session) -> bool:
+    if hasattr(session, "is_stopped"):  # Spark Connect
+        return session.is_stopped
+    return session.sparkContext._jsc is None
+
+
+def refresh_tables() -> list[str]:
+    """Register tables other processes created since this session started."""
+    from course.runtime import catalog
+
+    return catalog.register_tables(get_spark(), paths.warehouse_dir(), delta.storage().format == "delta")
+
+
+class _MappedReader:
+    """A DataFrameReader whose paths may be `dbfs:/…` or `/Volumes/…` (mapped locally)."""
+
+    _PATH_METHODS = {"csv", "text", "json", "parquet", "orc", "load", "xml"}
+
+    def __init__(self, reader):
+        self._reader = reader
+
+    def __getattr__(self, name):
+        attr = getattr(self._reader, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            if name in self._PATH_METHODS:
+                args, kwargs = _map_paths(args, kwargs)
+            result = attr(*args, **kwargs)
+            return _MappedReader(result) if type(result) is type(self._reader) else result
+
+        return call
+
+    def __repr__(self):
+        return repr(self._reader)
+
+
+def _map_paths(args, kwargs):
+    from course.runtime.localpaths import to_local
+
+    def convert(value):
+        if isinstance(value, str):
+            return to_local(value)
+        if isinstance(value, (list, tuple)):
+            return type(value)(to_local(v) if isinstance(v, str) else v for v in value)
+        return value
+
+    if args:
+        args = (convert(args[0]),) + tuple(args[1:])
+    for key in ("path", "paths"):
+        if key in kwargs:
+            kwargs[key] = convert(kwargs[key])
+    return args, kwargs
+
+
+class SparkProxy:
+    """`spark` for notebooks: the real session, created on first use."""
+
+    def __getattr__(self, name):
+        session = get_spark()
+        if name in {"read", "readStream"}:
+            return _MappedReader(getattr(session, name))
+        return getattr(session, name)
+
+    def __dir__(self):
+        return dir(get_spark())
+
+    def __repr__(self):
+        return f"<day7 spark proxy for {get_spark()!r}>" if _session is not None else "<day7 spark (not started yet)>"
+
+
+spark = SparkProxy()
