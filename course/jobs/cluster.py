@@ -1,0 +1,139 @@
+"""The local job cluster: a Spark Connect server that lives exactly as long as a run.
+
+On Databricks a job cluster starts when the job begins and terminates when it
+ends. Locally that is one Spark Connect server (its jar ships in the pyspark
+wheel) started with the cluster's `spark_conf` on a free 127.0.0.1 port; every
+task of the run connects to it through SPARK_REMOTE, so tasks skip the ~6 s JVM
+start and share tables.
+
+No JVM may outlive the runner: the server is stopped on exit, and the kernel
+kills it (PR_SET_PDEATHSIG) if the runner dies without cleaning up (SIGKILL).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from course import paths
+
+PR_SET_PDEATHSIG = 1
+
+
+class ClusterError(RuntimeError):
+    """The job cluster could not start; the message points at its log file."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when the parent dies (Linux only)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: stop() and the runner's exit handlers still apply
+    os.setpgrp()  # own process group, so Ctrl-C in the terminal reaches the runner only
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class LocalCluster:
+    """Start with `start()` (or `with LocalCluster(...) as cluster:`), connect via `url`."""
+
+    def __init__(self, spark_conf: dict[str, str] | None = None, *, name: str = "job-cluster",
+                 log_path: Path | None = None, cores: int | None = None):
+        self.spark_conf = {str(k): str(v) for k, v in (spark_conf or {}).items()}
+        self.name = name
+        self.cores = cores or os.cpu_count() or 2
+        self.log_path = log_path or paths.logs_dir() / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        self.port: int | None = None
+        self.process: subprocess.Popen | None = None
+        self.started_at: float | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise ClusterError("the job cluster is not started")
+        return f"sc://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        import pyspark
+        from course.runtime.spark import base_conf
+
+        spark_home = Path(pyspark.__file__).parent
+        conf = base_conf(self.cores)
+        conf.update(self.spark_conf)
+        conf["spark.connect.grpc.binding.address"] = "127.0.0.1"
+        conf["spark.connect.grpc.binding.port"] = str(self.port)
+        memory = conf.pop("spark.driver.memory", "2g")
+        cmd = [str(spark_home / "bin" / "spark-submit"), "--master", f"local[{self.cores}]",
+               "--name", self.name, "--driver-memory", memory,
+               "--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+        for key, value in conf.items():
+            cmd += ["--conf", f"{key}={value}"]
+        return cmd + ["spark-internal"]
+
+    def start(self, timeout: float = 120) -> str:
+        """Start the server and wait until it accepts connections; returns its URL."""
+        from course.runtime.java import require_java
+        import pyspark
+
+        require_java()
+        self.port = free_port()
+        from course.runtime.spark import CONF_DIR
+
+        env = dict(os.environ, SPARK_HOME=str(Path(pyspark.__file__).parent), SPARK_CONF_DIR=str(CONF_DIR))
+        env.pop("SPARK_REMOTE", None)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if self.process.poll() is not None:
+                raise ClusterError(f"the job cluster exited with code {self.process.returncode} "
+                                   f"while starting; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ClusterError(f"the job cluster did not answer within {timeout:.0f} s; see {self.log_path}")
+            time.sleep(0.05)
+        return self.url
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM (Spark shuts down cleanly), SIGKILL if it takes too long."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
