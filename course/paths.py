@@ -7,6 +7,7 @@ folder resets the kit and git never sees it.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,9 +46,30 @@ def dbfs_root() -> Path:
     return _sub("dbfs")
 
 
+# The course's default source_path on Databricks is this volume; locally it
+# starts out holding the committed sample so every notebook runs out of the box.
+SAMPLE_VOLUME = ("workspace", "day7", "raw", "events")
+SAMPLE_DIR = REPO_ROOT / "datasets" / "events"
+
+
 def volumes_root() -> Path:
-    """Local stand-in for `/Volumes/`."""
-    return _sub("volumes")
+    """Local stand-in for `/Volumes/`; seeded with the sample events on first use."""
+    root = _sub("volumes")
+    seed_sample_volume(root)
+    return root
+
+
+def seed_sample_volume(root: Path) -> None:
+    """Copy datasets/events into /Volumes/workspace/day7/raw/events once (never overwrites)."""
+    target = root.joinpath(*SAMPLE_VOLUME)
+    if target.exists() or not SAMPLE_DIR.is_dir():
+        return
+    staging = target.with_name(f".{target.name}.seeding-{os.getpid()}")
+    shutil.copytree(SAMPLE_DIR, staging, ignore=shutil.ignore_patterns("README*", ".*"))
+    try:
+        staging.rename(target)  # atomic: concurrent kernels never see half a copy
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def logs_dir() -> Path:

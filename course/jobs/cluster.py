@@ -11,7 +11,6 @@ kills it (PR_SET_PDEATHSIG) if the runner dies without cleaning up (SIGKILL).
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -20,8 +19,7 @@ import time
 from pathlib import Path
 
 from course import paths
-
-PR_SET_PDEATHSIG = 1
+from course.jobs import lifeline
 
 
 class ClusterError(RuntimeError):
@@ -32,16 +30,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM it when the parent dies (Linux only)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass  # not Linux: stop() and the runner's exit handlers still apply
-    os.setpgrp()  # own process group, so Ctrl-C in the terminal reaches the runner only
 
 
 def _port_open(port: int) -> bool:
@@ -61,7 +49,7 @@ class LocalCluster:
         self.name = name
         self.cores = cores or os.cpu_count() or 2
         self.log_path = log_path or paths.logs_dir() / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        self.port: int | None = None
+        self.port: int = free_port()  # known up front, so kernels can be told where to connect
         self.process: subprocess.Popen | None = None
         self.started_at: float | None = None
 
@@ -94,7 +82,6 @@ class LocalCluster:
         import pyspark
 
         require_java()
-        self.port = free_port()
         from course.runtime.spark import CONF_DIR
 
         env = dict(os.environ, SPARK_HOME=str(Path(pyspark.__file__).parent), SPARK_CONF_DIR=str(CONF_DIR))
@@ -102,8 +89,11 @@ class LocalCluster:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.started_at = time.monotonic()
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent)
+        # SIGTERM on the runner's death lets Spark shut down cleanly; launched from the
+        # lifeline thread because the death signal follows the forking thread.
+        self.process = lifeline.launch(
+            subprocess.Popen, self.command(), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, env=env, preexec_fn=lifeline.process_group_preexec(signal.SIGTERM))
         log.close()
         deadline = time.monotonic() + timeout
         while not _port_open(self.port):

@@ -637,6 +637,14 @@ class History:
             self._set_run_state(conn, run_id, life_cycle_state, result_state, state_message,
                                 termination_code, termination_type)
 
+    def set_job_parameters(self, run_id: int, job_parameters: Mapping[str, str]) -> None:
+        """Replace a run's job parameter values (resolved once the run id exists)."""
+        params = _str_dict(job_parameters, "job_parameters")
+        with self._tx() as conn:
+            if conn.execute("UPDATE runs SET job_parameters = ? WHERE run_id = ?",
+                            (_dumps(params), run_id)).rowcount == 0:
+                raise RunNotFound(f"run {run_id} is not in the run history {self.path}")
+
     def run_record(self, run_id: int) -> RunRecord:
         """The stored run (current state, parameters, owner, repair count)."""
         with self._tx("DEFERRED") as conn:

@@ -1,0 +1,52 @@
+"""The command line behind `python runner.py` (also installed as `day7`).
+
+Each subcommand lives in its own module with `register(subparsers)`, which adds
+its parser and sets `handler` to a function `(args) -> exit code`.
+Exit codes: 0 success, 1 a run that did not succeed (or a doctor failure),
+2 a bad command line, job definition or configuration — in which case nothing ran.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Subcommand modules, in the order `--help` lists them.
+COMMANDS = ["run", "repair", "runs", "deploy", "data", "doctor"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one message, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 too; keep its message short
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="runner.py", description="Run, repair and deploy the Day 7 job.")
+    subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"course.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `python runner.py --layer silver` means `run --layer silver`: run is the default.
+    if not argv or (argv[0].startswith("-") and argv[0] not in {"-h", "--help"}):
+        argv.insert(0, "run")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

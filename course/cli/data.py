@@ -1,0 +1,28 @@
+"""`runner.py data generate`: bigger e-commerce event files for the job."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("data", help="generate e-commerce event CSVs (see `data generate --help`)",
+                              add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    from course import data
+
+    rest = list(args.rest)
+    if rest[:1] == ["generate"]:
+        rest = rest[1:]
+    if not rest:
+        rest = ["--help"]
+    from course.runtime.localpaths import to_local
+    # Databricks-style output paths (/Volumes/…, dbfs:/…) go to the local stand-ins.
+    if "--out" in rest:
+        i = rest.index("--out") + 1
+        if i < len(rest):
+            rest[i] = to_local(rest[i])
+    return data.main(rest)

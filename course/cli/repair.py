@@ -1,0 +1,58 @@
+"""`runner.py repair RUN_ID`: re-run failed tasks inside the same run."""
+from __future__ import annotations
+
+import sys
+
+from course.cli import UsageError
+from course.cli.common import (add_job_options, add_on_option, add_param_option, load, overrides,
+                               show_finished, sigterm_as_interrupt)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("repair", help="re-run the failed tasks of a finished run",
+                              description="Repair a run: by default its unsuccessful tasks and those skipped "
+                                          "because of them, with the job's current definition.")
+    p.add_argument("run_id", type=int)
+    add_job_options(p)
+    add_param_option(p)
+    add_on_option(p)
+    p.add_argument("--task", action="append", metavar="KEY", help="re-run this task (repeatable)")
+    p.add_argument("--dependents", action="store_true", help="also re-run the tasks downstream of those")
+    p.add_argument("--max-parallel", type=int, default=4, metavar="N")
+    p.add_argument("--json", action="store_true", help="print the run as a Jobs API Run object")
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    loaded = load(args)
+    params = overrides(args)
+    from course.cli.progress import RunProgress
+
+    progress = RunProgress(sys.stderr)
+    if args.on == "databricks":
+        from course.jobs import remote
+        try:
+            client = remote.workspace_client(args.profile)
+            run = remote.repair(loaded, args.run_id, client=client, rerun_tasks=args.task,
+                                rerun_dependents=args.dependents, job_parameters=params or None,
+                                on_update=progress.update)
+        except remote.RemoteError as exc:
+            raise UsageError(str(exc)) from None
+        return show_finished(run, args)
+
+    from course.jobs.params import ParamError
+    from course.jobs.run import LocalRunner, RunError, RunOptions
+    from course.jobs.store import History, HistoryError, RunNotFound
+
+    sigterm_as_interrupt()
+    history = History()
+    runner = LocalRunner(loaded, history, RunOptions(max_parallel=args.max_parallel,
+                                                     on_update=progress.update, on_note=progress.note))
+    try:
+        runner.repair(args.run_id, rerun_tasks=args.task, rerun_dependents=args.dependents, overrides=params)
+    except (RunError, ParamError, HistoryError) as exc:
+        raise UsageError(str(exc)) from None
+    except RunNotFound as exc:
+        raise UsageError(exc.args[0] if exc.args else f"run {args.run_id} not found") from None
+    progress.close()
+    return show_finished(history.get_run(args.run_id), args)
