@@ -34,6 +34,7 @@ def handle(args) -> int:
     from course.jobs.run import LocalRunner, RunError, RunOptions
     from course.jobs.store import History
 
+    _require_java_if_needed(loaded)
     sigterm_as_interrupt()
     progress = RunProgress(sys.stderr)
     options = RunOptions(overrides=params, layers=args.layer, max_parallel=args.max_parallel,
@@ -62,3 +63,14 @@ def run_remote(args, loaded, params) -> int:
         raise UsageError(str(exc)) from None
     progress.close()
     return show_finished(run, args)
+
+
+def _require_java_if_needed(loaded) -> None:
+    """A job cluster needs Java: say so in one paragraph before anything starts."""
+    from course.runtime.java import JavaMissing, require_java
+
+    if any(t.job_cluster_key or t.new_cluster for t in loaded.settings.tasks or []):
+        try:
+            require_java()
+        except JavaMissing as exc:
+            raise UsageError(str(exc)) from None

@@ -1,0 +1,45 @@
+# Two commands for a fresh machine (Python 3.11+ and Java 17+):
+#   make run    install everything into .venv, then run the Day 7 job locally
+#   make test   install everything into .venv, then run the whole test suite
+# More: make lab (JupyterLab on the course), make doctor, make bench, make clean
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install run test lab doctor bench exercises clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python runner.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests solutions --nbval --sanitize-with nbval_sanitize.cfg
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
+
+doctor: $(STAMP)
+	$(BIN)/python runner.py doctor
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_generator.py --rows 1M 10M
+	$(BIN)/python bench/bench_spark.py
+	$(BIN)/python bench/bench_runtime_import.py
+	$(BIN)/python bench/bench_runner.py
+
+exercises: $(STAMP)
+	$(BIN)/python runner.py exercises release
+
+clean:
+	rm -rf .day7 $(VENV)
