@@ -17,7 +17,6 @@ import threading
 from pathlib import Path
 
 from course import paths
-from course.runtime import delta
 
 # Spark puts SPARK_CONF_DIR on the classpath, where log4j2 finds our quiet config.
 CONF_DIR = Path(__file__).with_name("conf")
@@ -36,6 +35,8 @@ def base_conf(cores: int | None = None) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
+    from course.runtime import delta  # importlib.metadata is ~20 ms: only when Spark starts
+
     conf.update(delta.storage().conf)
     return conf
 
@@ -46,7 +47,7 @@ def on_databricks() -> bool:
 
 def _prepare(session, register: bool):
     """What every kit-made session gets: the overwrite fix and the tables on disk."""
-    from course.runtime import catalog
+    from course.runtime import catalog, delta
 
     # pyspark also logs every failed query as a JSON blob on stderr; the exception
     # already says it all, so keep learners' cells readable.
@@ -69,6 +70,8 @@ def _connect(url: str):
 
 def _local():
     from course.runtime.java import require_java
+
+    from course.runtime import delta
 
     require_java()
     os.environ.setdefault("SPARK_CONF_DIR", str(CONF_DIR))
@@ -107,7 +110,7 @@ def _is_stopped(session) -> bool:
 
 def refresh_tables() -> list[str]:
     """Register tables other processes created since this session started."""
-    from course.runtime import catalog
+    from course.runtime import catalog, delta
 
     return catalog.register_tables(get_spark(), paths.warehouse_dir(), delta.storage().format == "delta")
 
