@@ -1,0 +1,203 @@
+"""The runner against its alternatives, on the same data in one run.
+
+1. runner       `python runner.py` for the Day 7 job (job cluster, warm kernels), end to end
+2. papermill    the same three notebooks one after another with plain papermill,
+                each kernel starting its own local Spark
+3. lower bound  the three notebooks' code in one Python process with one Spark session
+
+plus a chain of three trivial notebooks through the runner (command line and API),
+and the runner's own overhead per task (runner time minus the time spent in cells).
+
+    python bench/bench_runner.py [--rows 1000000] [--skip-papermill]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ["01_bronze", "02_silver", "03_gold"]
+KEYS = ["bronze", "silver", "gold"]
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def runner_cli(env: dict, *args: str) -> float:
+    seconds, out = timed(lambda: subprocess.run([sys.executable, str(REPO / "runner.py"), *args],
+                                                capture_output=True, text=True, env=env, cwd=REPO))
+    if out.returncode != 0:
+        sys.exit(f"runner failed ({out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return seconds
+
+
+def cell_seconds(env: dict) -> tuple[float, int]:
+    """Time spent inside cells of the latest run's notebooks (from their execution metadata)."""
+    code = textwrap.dedent("""
+        import json, nbformat
+        from datetime import datetime
+        from course.jobs.store import History
+        h = History(); run = h.list_runs(limit=1)[0]; run = h.get_run(run.run_id)
+        total = 0.0
+        for t in run.tasks:
+            nb = nbformat.read(t.run_page_url.removeprefix("file://"), 4)
+            for c in nb.cells:
+                ex = c.get("metadata", {}).get("execution", {})
+                a, b = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
+                if a and b:
+                    total += (datetime.fromisoformat(b.rstrip("Z")) - datetime.fromisoformat(a.rstrip("Z"))).total_seconds()
+        print(json.dumps([total, len(run.tasks)]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    total, tasks = json.loads(out.stdout)
+    return total, tasks
+
+
+def plain_papermill(env: dict, source: str, workdir: Path) -> float:
+    """Each notebook in its own kernel, each kernel its own local Spark (no job cluster)."""
+    code = textwrap.dedent(f"""
+        import logging, os, papermill
+        from course.runtime.scraps import read_task_outputs
+        logging.getLogger("papermill").setLevel(logging.ERROR)
+        values = {{}}
+        for name, key in zip({NOTEBOOKS!r}, {KEYS!r}):
+            out = os.path.join({str(workdir)!r}, name + ".ipynb")
+            ctx = {{"run_id": 1, "task_key": key, "task_values": values,
+                    "parameters": {{"source_path": {source!r}, "catalog": "spark_catalog", "schema": "day7"}}}}
+            papermill.execute_notebook({str(REPO / "solutions")!r} + "/" + name + ".ipynb", out,
+                                       parameters={{"day7_task": ctx}}, progress_bar=False)
+            values[key] = read_task_outputs(out).task_values
+    """)
+    env = {k: v for k, v in env.items() if k != "SPARK_REMOTE"}
+    seconds, out = timed(lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                env=env, cwd=REPO))
+    if out.returncode != 0:
+        sys.exit(f"papermill loop failed:\n{out.stderr[-3000:]}")
+    return seconds
+
+
+def lower_bound(env: dict, source: str, workdir: Path) -> float:
+    """The notebooks' code cells run in one process, one local Spark session."""
+    code = textwrap.dedent(f"""
+        import json, os, nbformat
+        from course.runtime.scraps import read_task_outputs
+        from course.runtime.spark import get_spark
+        get_spark()
+        values = {{}}
+        for name, key in zip({NOTEBOOKS!r}, {KEYS!r}):
+            out_dir = os.path.join({str(workdir)!r}, "lb-" + key)
+            os.makedirs(out_dir, exist_ok=True)
+            os.environ["DAY7_TASK"] = json.dumps({{"run_id": 1, "task_key": key, "task_values": values,
+                "output_dir": out_dir,
+                "parameters": {{"source_path": {source!r}, "catalog": "spark_catalog", "schema": "day7"}}}})
+            nb = nbformat.read({str(REPO / "solutions")!r} + "/" + name + ".ipynb", 4)
+            namespace = {{"__name__": "__main__"}}
+            try:
+                for cell in nb.cells:
+                    if cell.cell_type == "code":
+                        exec(compile(cell.source, name, "exec"), namespace)
+            except SystemExit:
+                pass  # dbutils.notebook.exit outside a kernel
+            values[key] = read_task_outputs(out_dir).task_values
+    """)
+    env = {k: v for k, v in env.items() if k != "SPARK_REMOTE"}
+    seconds, out = timed(lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                env=env, cwd=REPO))
+    if out.returncode != 0:
+        sys.exit(f"lower bound failed:\n{out.stderr[-3000:]}")
+    return seconds
+
+
+def trivial_chain(workdir: Path, env: dict) -> tuple[float, float]:
+    """Three trivial dependent notebooks: through the command line and through the API."""
+    import nbformat
+
+    folder = workdir / "trivial"
+    folder.mkdir(exist_ok=True)
+    for name in ("a", "b", "c"):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell("try:\n    dbutils\nexcept NameError:\n"
+                                              "    from course.runtime import dbutils, spark, display"),
+                    nbformat.v4.new_code_cell(f"dbutils.jobs.taskValues.set('step', '{name}')")]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    (folder / "job.yml").write_text(textwrap.dedent("""
+        bundle: {name: trivial}
+        resources:
+          jobs:
+            trivial:
+              name: trivial-chain
+              tasks:
+                - {task_key: a, notebook_task: {notebook_path: ./a.ipynb}}
+                - {task_key: b, depends_on: [{task_key: a}], notebook_task: {notebook_path: ./b.ipynb}}
+                - {task_key: c, depends_on: [{task_key: b}], notebook_task: {notebook_path: ./c.ipynb}}
+    """))
+    runner_cli(env, "--job", str(folder / "job.yml"))  # warm the OS file cache once
+    cli = min(runner_cli(env, "--job", str(folder / "job.yml")) for _ in range(3))
+    code = textwrap.dedent(f"""
+        import time
+        from course.jobs.spec import load_job
+        from course.jobs.run import LocalRunner
+        from course.jobs.store import History
+        import papermill, scrapbook  # a warm process, as in a notebook or service
+        best = 1e9
+        for _ in range(3):
+            t = time.perf_counter()
+            LocalRunner(load_job({str(folder / "job.yml")!r}), History()).run()
+            best = min(best, time.perf_counter() - t)
+        print(best)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return cli, float(out.stdout.split()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-papermill", action="store_true", help="skip the slow plain-papermill loop")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="day7-bench-runner-"))
+    env = dict(os.environ, DAY7_HOME=str(workdir / "home"), DAY7_QUIET_STORAGE="1")
+    env.pop("SPARK_REMOTE", None)
+
+    from course.data import generate
+
+    source = workdir / "events" / "events.csv"
+    source.parent.mkdir(parents=True)
+    print(f"generating {args.rows:,} rows …", file=sys.stderr)
+    generate(source, args.rows)
+
+    print("runner …", file=sys.stderr)
+    runner = runner_cli(env, "--param", f"source_path={source}")
+    in_cells, tasks = cell_seconds(env)
+    papermill_s = None if args.skip_papermill else (print("plain papermill …", file=sys.stderr),
+                                                     plain_papermill(env, str(source), workdir))[1]
+    print("lower bound …", file=sys.stderr)
+    bound = lower_bound(env, str(source), workdir)
+    print("trivial chain …", file=sys.stderr)
+    trivial_cli, trivial_api = trivial_chain(workdir, env)
+
+    print(f"\nDay 7 job on {args.rows:,} rows (2 cores)")
+    print(f"  {'runner (python runner.py, end to end)':<46}{runner:>7.1f}s  {runner / bound:>5.2f}x")
+    if papermill_s is not None:
+        print(f"  {'plain papermill, a Spark per notebook':<46}{papermill_s:>7.1f}s  {papermill_s / bound:>5.2f}x")
+    print(f"  {'lower bound: one process, one Spark session':<46}{bound:>7.1f}s  {1:>5.2f}x")
+    overhead = (runner - in_cells) / max(tasks, 1)
+    print(f"  {'runner time outside cells, per task':<46}{overhead:>7.2f}s  (includes the job cluster boot)")
+    print("\nthree trivial notebooks, a -> b -> c")
+    print(f"  {'python runner.py (process start to exit)':<46}{trivial_cli:>7.2f}s")
+    print(f"  {'LocalRunner.run() in a warm process':<46}{trivial_api:>7.2f}s")
+
+
+if __name__ == "__main__":
+    main()
