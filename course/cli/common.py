@@ -36,9 +36,10 @@ def load(args):
     from course.jobs.spec import JobSpecError, load_job
 
     path = Path(args.job) if args.job else REPO_ROOT / "databricks.yml"
+    target = workspace_target(args) if getattr(args, "on", "local") == "databricks" else args.target
     try:
         variables = parse_overrides(args.var) if args.var else None
-        return load_job(path, target=args.target, job_key=args.job_key, variables=variables)
+        return load_job(path, target=target, job_key=args.job_key, variables=variables)
     except (JobSpecError, ParamError) as exc:
         raise UsageError(str(exc)) from None
     except FileNotFoundError:
@@ -71,13 +72,37 @@ def exit_code_for(run) -> int:
     return EXIT_OK if run_state(run) == "SUCCESS" else EXIT_FAILED
 
 
-def show_finished(run, args, stream=sys.stderr) -> int:
-    """Summary table (people) or the Run as JSON (scripts); exit code from the result."""
+def show_finished(run, args) -> int:
+    """Summary table (people) or the Run as JSON (scripts) on stdout; exit code from the result."""
     from course.cli.progress import Colors, summary
 
     if getattr(args, "json", False):
         print_json(run.as_dict())
     else:
-        tty = stream.isatty()
-        print(summary(run, Colors(tty)), file=sys.stdout if not getattr(args, "quiet", False) else stream)
+        print(summary(run, Colors(sys.stdout.isatty())))
     return exit_code_for(run)
+
+
+def workspace_target(args) -> str | None:
+    """-t, else `dev` when the bundle defines it (the bundle's default target, `local`,
+    is for this machine), else the bundle's default target."""
+    if args.target:
+        return args.target
+    from pathlib import Path
+
+    import yaml
+
+    from course.jobs.remote import DEFAULT_TARGET
+    from course.paths import REPO_ROOT
+
+    path = Path(args.job) if args.job else REPO_ROOT / "databricks.yml"
+    if path.is_dir():
+        path = path / "databricks.yml"
+    if path.suffix.lower() not in (".yml", ".yaml"):
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None  # load() reports it
+    targets = data.get("targets") if isinstance(data, dict) else None
+    return DEFAULT_TARGET if isinstance(targets, dict) and DEFAULT_TARGET in targets else None

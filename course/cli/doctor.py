@@ -84,15 +84,20 @@ def check_widgets():
 
 
 def check_databricks():
-    """Whether credentials are configured; never prints a secret."""
+    """Whether a workspace is configured and answers; never prints a secret."""
+    import os
+
+    from course.jobs import remote
+
     try:
-        from databricks.sdk.core import Config
-        config = Config()
-    except Exception as exc:  # no host/token anywhere: the SDK says so on construction
-        first = str(exc).split(".")[0]
-        return WARN, f"no Databricks workspace configured (needed only for deploy / --on databricks): {first[:120]}"
-    auth = config.auth_type or "unknown"
-    return OK, f"Databricks credentials for {config.host} (auth: {auth})"
+        client = remote.workspace_client()
+    except remote.RemoteError as exc:
+        message = str(exc)
+        if message.startswith("no Databricks workspace configured"):
+            return WARN, "no Databricks workspace configured (needed only for deploy and --on databricks)"
+        return WARN, message
+    host = client.config.host
+    return OK, f"Databricks workspace {host} as {remote.current_user(client)}"
 
 
 CHECKS = [("python", check_python), ("java", check_java), ("spark", check_spark), ("delta", check_delta),

@@ -1,0 +1,281 @@
+"""Deploy a job to a Databricks workspace: bundle → Jobs API settings, uploads, create or reset.
+
+What ``deploy`` does, in the Databricks CLI's terms (``databricks bundle deploy``):
+
+* **Files.** The notebooks and python files the job's tasks use — only those — are
+  uploaded to ``${workspace.file_path}/<path relative to the bundle root>``
+  (default ``/Workspace/Users/<me>/.bundle/<bundle>/<target>/files``):
+  ``.ipynb`` as JUPYTER notebooks, ``.py`` / ``.sql`` / ``.scala`` / ``.r`` notebook
+  tasks as SOURCE notebooks, ``spark_python_task`` files as RAW workspace files.
+  On Databricks the notebooks use the platform's ``dbutils`` and ``spark`` (the
+  ``try: dbutils / except NameError: from course.runtime import …`` idiom), so
+  the ``course`` package is not uploaded.
+* **Settings.** Notebook paths become extension-less workspace paths (python files
+  keep theirs) with ``source: WORKSPACE``; the job cluster is the bundle's, with
+  ``spark_version`` / ``node_type_id`` / ``num_workers`` from the target's
+  variables; parameters, schedule and triggers (paused in a ``mode: development``
+  target), notifications, health rules and the rest are kept as the bundle says.
+* **Development mode**, like the CLI: the name gets ``[dev <short user>] ``, the
+  job a ``dev: <short user>`` tag, and ``max_concurrent_runs`` 4 unless set.
+* **Serverless.** A bundle variable ``compute`` chooses the compute:
+  ``job_cluster`` (default) keeps ``job_clusters``; ``serverless`` drops them and
+  every task's ``job_cluster_key`` / ``new_cluster`` / ``existing_cluster_id``, so
+  the tasks run on serverless jobs compute, and gives python-file tasks the
+  environment serverless needs. Only this kit reads the variable: the YAML stays
+  a valid bundle and ``databricks bundle deploy`` keeps the job cluster.
+* **Once.** The job carries the tag ``day7-kit: <bundle>/<target>`` and is found
+  again by name and tag: ``jobs/reset`` when it exists, ``jobs/create`` otherwise,
+  so deploying twice never makes a second job. Bundle ``permissions`` are not
+  applied (a note says so).
+
+``deployed_settings`` is pure (no I/O beyond what ``load_job`` already checked);
+``deploy(dry_run=True)`` sends no request at all.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from databricks.sdk.service import compute, jobs
+from databricks.sdk.service.workspace import ImportFormat, Language
+
+from course.jobs import remote
+from course.jobs.remote import PLACEHOLDER_USER, RemoteError, api_errors
+from course.jobs.spec import JobSpecError, LoadedJob
+
+__all__ = ["Upload", "DeployResult", "deployed_settings", "deploy", "compute_mode",
+           "COMPUTE_VARIABLE", "PLACEHOLDER_USER"]
+
+COMPUTE_VARIABLE = "compute"
+COMPUTE_MODES = ("job_cluster", "serverless")
+SERVERLESS_ENV_KEY = "default"
+SERVERLESS_ENV_VERSION = "2"
+DEV_CONCURRENT_RUNS = 4  # what the Databricks CLI sets in development mode when unset
+_LANGUAGES = {".py": Language.PYTHON, ".sql": Language.SQL, ".scala": Language.SCALA, ".r": Language.R}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file to put in the workspace."""
+
+    local: Path               # absolute local path
+    remote: str               # workspace path (extension-less for notebooks)
+    format: ImportFormat      # JUPYTER / SOURCE (notebooks) or RAW (files)
+    language: Language | None = None
+
+    @property
+    def kind(self) -> str:
+        return "file" if self.format == ImportFormat.RAW else "notebook"
+
+
+@dataclass
+class DeployResult:
+    job_id: int | None            # None on a dry run
+    url: str | None               # <host>/jobs/<id>; None on a dry run
+    uploads: list[Upload]
+    settings: jobs.JobSettings
+    created: bool                 # True: jobs/create; False: jobs/reset (or dry run)
+    user: str = ""
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- pure translation
+
+def compute_mode(loaded: LoadedJob) -> str:
+    """``job_cluster`` or ``serverless``, from the bundle variable ``compute``."""
+    value = (loaded.variables or {}).get(COMPUTE_VARIABLE)
+    if value is None or value == "":
+        return "job_cluster"
+    value = str(value).strip().lower()
+    if value not in COMPUTE_MODES:
+        raise JobSpecError(loaded.source, f"variables.{COMPUTE_VARIABLE}",
+                           f"expected one of: {', '.join(COMPUTE_MODES)}, got {value!r}")
+    return value
+
+
+def _local_user() -> str:
+    from course.jobs.spec import _current_user  # the user load_job put into default paths
+    return _current_user()
+
+
+def _swap_user(text: str, old: str, new: str) -> str:
+    """``/Workspace/Users/<old>/…`` → ``/Workspace/Users/<new>/…``: load_job resolved the
+    default root path and ``${workspace.current_user.userName}`` with the local user name."""
+    if old == new or not old:
+        return text
+    text = text.replace(f"/Workspace/Users/{old}/", f"/Workspace/Users/{new}/")
+    return f"/Workspace/Users/{new}" if text == f"/Workspace/Users/{old}" else text
+
+
+def _walk_strings(obj: Any, fn) -> Any:
+    if isinstance(obj, dict):
+        return {k: _walk_strings(v, fn) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_walk_strings(v, fn) for v in obj]
+    return fn(obj) if isinstance(obj, str) else obj
+
+
+def _file_path(loaded: LoadedJob, user: str) -> str:
+    bundle, target = remote.bundle_and_target(loaded)
+    ws = loaded.workspace or {}
+    default_root = f"/Workspace/Users/{user}/.bundle/{bundle}/{target}"
+    file_path = ws.get("file_path") or (ws.get("root_path") or default_root) + "/files"
+    return _swap_user(str(file_path).rstrip("/"), _local_user(), user)
+
+
+def _notebook_upload(local: Path, remote_base: str) -> Upload:
+    ext = local.suffix.lower()
+    stem = remote_base[: -len(local.suffix)] if local.suffix else remote_base
+    if ext == ".ipynb":
+        return Upload(local, stem, ImportFormat.JUPYTER)
+    if ext in _LANGUAGES:
+        return Upload(local, stem, ImportFormat.SOURCE, _LANGUAGES[ext])
+    return Upload(local, stem, ImportFormat.AUTO)
+
+
+def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettings, list[Upload]]:
+    """The Jobs API settings the workspace gets, and the files to upload first.
+
+    ``me`` is the workspace user name (``current_user.me().user_name``); None means
+    the placeholder ``<you>``. Nothing is read or sent: ``loaded`` already checked
+    that every file exists.
+    """
+    user = me or PLACEHOLDER_USER
+    mode = compute_mode(loaded)
+    local_user = _local_user()
+    data = _walk_strings(copy.deepcopy(loaded.settings.as_dict()),
+                         lambda s: _swap_user(s, local_user, user))
+    settings = jobs.JobSettings.from_dict(data)
+    files = _file_path(loaded, user)
+    root = Path(loaded.root)
+    uploads: dict[Path, Upload] = {}
+
+    for i, task in enumerate(settings.tasks or []):
+        rel = loaded.relative_paths.get(task.task_key)
+        if rel is None:
+            continue  # not a local file (git source, SQL, condition, …)
+        if rel.startswith("../") or PurePosixPath(rel).is_absolute():
+            raise JobSpecError(loaded.source, f"resources.jobs.{loaded.key}.tasks[{i}]",
+                               f"{rel} is outside the bundle root {root}: deploy uploads files "
+                               "from the bundle folder only")
+        local = (root / rel).resolve()
+        target = f"{files}/{rel}"
+        if task.notebook_task is not None:
+            up = _notebook_upload(local, target)
+            task.notebook_task.notebook_path = up.remote
+            task.notebook_task.source = jobs.Source.WORKSPACE
+        elif task.spark_python_task is not None:
+            up = Upload(local, target, ImportFormat.RAW)
+            task.spark_python_task.python_file = up.remote
+            task.spark_python_task.source = jobs.Source.WORKSPACE
+        else:
+            continue
+        previous = uploads.get(local)
+        if previous is not None and previous.format != up.format:
+            raise JobSpecError(loaded.source, f"resources.jobs.{loaded.key}.tasks[{i}]",
+                               f"{rel} is used both as a notebook and as a python file")
+        uploads.setdefault(local, up)
+
+    if mode == "serverless":
+        settings.job_clusters = None
+        needs_env = False
+        for task in settings.tasks or []:
+            task.job_cluster_key = task.new_cluster = task.existing_cluster_id = None
+            if (task.spark_python_task or task.python_wheel_task or task.dbt_task) and not task.environment_key:
+                task.environment_key, needs_env = SERVERLESS_ENV_KEY, True
+        if needs_env and not any(e.environment_key == SERVERLESS_ENV_KEY for e in settings.environments or []):
+            settings.environments = list(settings.environments or []) + [jobs.JobEnvironment(
+                environment_key=SERVERLESS_ENV_KEY,
+                spec=compute.Environment(environment_version=SERVERLESS_ENV_VERSION))]
+
+    settings.deployment = None  # not a `databricks bundle` deployment: no CLI state behind it
+    settings.name = remote.deployed_name(loaded, user)
+    tags = dict(settings.tags or {})
+    tags[remote.TAG_KEY] = remote.kit_tag(loaded)
+    if loaded.mode == "development":
+        tags["dev"] = remote.short_name(user)
+        if settings.max_concurrent_runs is None:
+            settings.max_concurrent_runs = DEV_CONCURRENT_RUNS
+    settings.tags = tags
+    return settings, sorted(uploads.values(), key=lambda u: u.remote)
+
+
+def _notes(loaded: LoadedJob, user: str, dry_run: bool) -> list[str]:
+    notes = []
+    if dry_run and user == PLACEHOLDER_USER:
+        notes.append("user: <you> is a placeholder; set DATABRICKS_USERNAME to see your own workspace paths")
+    if compute_mode(loaded) == "serverless":
+        notes.append("compute: serverless (job clusters dropped; variable compute=serverless)")
+    if (loaded.raw or {}).get("permissions"):
+        notes.append("permissions: not applied by this deploy (databricks bundle deploy applies them)")
+    if loaded.paused:
+        notes.append("schedule/triggers: PAUSED (development mode)")
+    return notes
+
+
+def create_kwargs(settings: jobs.JobSettings) -> dict[str, Any]:
+    """``jobs.create(**kwargs)`` arguments: the fields ``settings.as_dict()`` would send
+    (``from_dict`` turns absent lists into ``[]``; the request should not carry them)."""
+    sent = settings.as_dict()
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name in sent}
+
+
+# ---------------------------------------------------------------- I/O
+
+def _upload(client, uploads: list[Upload]) -> None:
+    folders = sorted({str(PurePosixPath(u.remote).parent) for u in uploads})
+    with api_errors("creating workspace folders", client):
+        for folder in folders:
+            client.workspace.mkdirs(folder)
+    for u in uploads:
+        try:
+            content = base64.b64encode(u.local.read_bytes()).decode("ascii")
+        except OSError as exc:
+            raise RemoteError(f"cannot read {u.local}: {exc.strerror or exc}") from None
+        with api_errors(f"uploading {u.local.name} to {u.remote}", client):
+            client.workspace.import_(u.remote, content=content, format=u.format, language=u.language,
+                                     overwrite=True)
+
+
+def deploy(loaded: LoadedJob, *, client=None, dry_run: bool = False) -> DeployResult:
+    """Upload the job's files and create or reset the job; see the module docstring.
+
+    ``dry_run``: compute settings and uploads only, with no request at all (the
+    user is ``DATABRICKS_USERNAME`` or the placeholder ``<you>``); ``client`` may be None.
+    """
+    if dry_run:
+        user = os.environ.get("DATABRICKS_USERNAME") or PLACEHOLDER_USER
+        settings, uploads = deployed_settings(loaded, user)
+        return DeployResult(job_id=None, url=None, uploads=uploads, settings=settings, created=False,
+                            user=user, dry_run=True, notes=_notes(loaded, user, True))
+    if client is None:
+        raise TypeError("deploy() needs a client (remote.workspace_client()) unless dry_run=True")
+    user = remote.current_user(client)
+    settings, uploads = deployed_settings(loaded, user)
+    _upload(client, uploads)  # files first: the job never points at a missing notebook
+    notes = _notes(loaded, user, False)
+    ours, others = remote.jobs_named(client, settings.name, remote.kit_tag(loaded))
+    if others and not ours:
+        notes.append(f"another job named '{settings.name}' exists (id {others[0].job_id}) without the "
+                     f"{remote.TAG_KEY} tag; it is left alone and a new job is created")
+    if len(ours) > 1:
+        raise RemoteError(f"several jobs named '{settings.name}' carry the tag "
+                          f"{remote.TAG_KEY}={remote.kit_tag(loaded)} (job ids "
+                          f"{', '.join(str(j.job_id) for j in ours)}): delete all but one")
+    if ours:
+        job_id, created = ours[0].job_id, False
+        with api_errors(f"updating job {job_id}", client):
+            client.jobs.reset(job_id, settings)
+    else:
+        with api_errors(f"creating the job '{settings.name}'", client):
+            job_id, created = client.jobs.create(**create_kwargs(settings)).job_id, True
+    host = (client.config.host or "").rstrip("/")
+    return DeployResult(job_id=job_id, url=f"{host}/jobs/{job_id}", uploads=uploads, settings=settings,
+                        created=created, user=user, notes=notes)
+
