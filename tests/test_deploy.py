@@ -10,7 +10,6 @@ from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ExportFormat
 
 from course import cli
-#                            default must not bind a test's capsys stream, which is closed afterwards
 from course.jobs import remote
 from course.jobs.deploy import deployed_settings
 from course.jobs.spec import JobSpecError, load_job

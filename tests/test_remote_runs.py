@@ -10,7 +10,6 @@ from databricks.sdk import errors as sdk_errors
 from databricks.sdk.service import jobs
 
 from course import cli
-#                            default must not bind a test's capsys stream, which is closed afterwards
 from course.jobs import remote
 from course.jobs.deploy import deploy
 from course.jobs.spec import load_job
