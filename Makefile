@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/python runner.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests solutions --nbval --sanitize-with nbval_sanitize.cfg
+	$(BIN)/python -m pytest tests solutions --nbval --nbval-sanitize-with nbval_sanitize.cfg
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
