@@ -89,6 +89,23 @@ def _error_text(exc) -> tuple[str, str]:
     return f"{ename}: {evalue}".strip(), ANSI.sub("", trace)
 
 
+def _take(pool, attempt: Attempt, timeout: float = 180):
+    """A kernel from the pool, or None once the attempt is stopped while waiting for one
+    (a kernel may wait for the job cluster to start: Ctrl-C must not wait with it)."""
+    import queue
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return pool.take(timeout=0.2)
+        except queue.Empty:
+            if attempt.stopped_as:
+                return None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no kernel was ready within {timeout:.0f} s") from None
+
+
 def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Attempt) -> Outcome:
     """Execute `notebook` on a kernel from `pool` with `day7_task = context` injected."""
     import papermill
@@ -97,7 +114,9 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
     from course.runtime.scraps import read_task_outputs
 
     _quiet_papermill()
-    kernel = pool.take()
+    kernel = _take(pool, attempt)
+    if kernel is None:
+        return attempt.stopped_outcome()
     attempt.on_kill(kernel.kill)
     try:
         if attempt.stopped_as:
@@ -128,7 +147,7 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
         outputs = read_task_outputs(output)
         return Outcome("SUCCESS", exit_value=outputs.exit_value, task_values=outputs.task_values)
     finally:
-        kernel.kill()
+        kernel.release()  # kill it, stop papermill's client (see Kernel.release)
 
 
 # ---------------------------------------------------------------- python files
@@ -179,6 +198,7 @@ def child_env(spark_remote: str | None) -> dict[str, str]:
     """Environment of kernels and .py tasks: the job cluster's address, quiet storage note."""
     env = dict(os.environ)
     env.pop("SPARK_REMOTE", None)
+    env.pop("SPARK_CONNECT_MODE_ENABLED", None)  # set by pyspark once a process used Spark Connect
     if spark_remote:
         env["SPARK_REMOTE"] = spark_remote
         env["DAY7_TABLES_REGISTERED"] = "1"  # the runner registered them on the cluster

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from course.jobs import lifeline
 
@@ -35,10 +35,26 @@ del _os
 class Kernel:
     manager: object            # jupyter_client AsyncKernelManager, started
     error: str | None = None   # warm-up failure, reported when the task runs
+    clients: list = field(default_factory=list)  # every client made from the manager (papermill's too)
+
+    def __post_init__(self) -> None:
+        # papermill (nbclient) starts a client on a manager it did not create and leaves its
+        # channels running; remember every client so release() can stop them.
+        make = self.manager.client
+
+        def client(**kwargs):
+            made = make(**kwargs)
+            self.clients.append(made)
+            return made
+        self.manager.client = client
+
+    @property
+    def process(self):
+        return getattr(self.manager.provisioner, "process", None) if self.manager.provisioner else None
 
     @property
     def pid(self) -> int | None:
-        proc = getattr(self.manager.provisioner, "process", None) if self.manager.provisioner else None
+        proc = self.process
         return proc.pid if proc else None
 
     def kill(self) -> None:
@@ -54,6 +70,35 @@ class Kernel:
         except Exception:
             pass  # already gone
 
+    def release(self) -> None:
+        """kill(), then free what talked to the kernel: its clients' channels and zmq
+        contexts (three threads each), the manager's control socket and context, and the
+        process entry (no zombie). Only from the thread that used the kernel, once done:
+        zmq sockets must not be closed under another thread. A client left running is
+        also a hazard: its __del__ logs from wherever the garbage collector runs, e.g.
+        inside an import, which deadlocks against a kernel launch (fork takes the logging
+        and import locks)."""
+        self.kill()
+        for client in self.clients:
+            try:
+                client.stop_channels()  # also destroys the context it created
+            except Exception:
+                pass
+        self.clients.clear()
+        manager = self.manager
+        try:
+            manager._close_control_socket()
+            if getattr(manager, "_created_context", False) and not manager.context.closed:
+                manager.context.destroy(linger=0)
+        except Exception:
+            pass
+        proc = self.process
+        if proc is not None:
+            try:
+                proc.wait(timeout=5)
+            except Exception:
+                pass
+
 
 def _run(coro):
     return asyncio.run(coro)
@@ -63,8 +108,10 @@ class KernelPool:
     """`take()` a warm kernel; the pool refills itself in the background."""
 
     def __init__(self, env: dict[str, str], *, size: int = 1, kernel_name: str = "python3",
-                 wait_before_warmup: threading.Event | None = None, warmup: str = WARMUP):
+                 wait_before_warmup: threading.Event | None = None, warmup: str = WARMUP,
+                 cwd: str | None = None):
         self.env = env
+        self.cwd = cwd  # the kernels' working directory (a notebook runs in its own folder)
         self.size = max(1, size)
         self.kernel_name = kernel_name
         self.ready_gate = wait_before_warmup
@@ -74,6 +121,7 @@ class KernelPool:
         self._lock = threading.Lock()
         self._closed = False
         self._pending = 0
+        self._takers = 0          # callers blocked in take()
         self._all: list[Kernel] = []
         self._count = 0
         self.ipc_dir = tempfile.mkdtemp(prefix="day7-kernels-")
@@ -85,11 +133,16 @@ class KernelPool:
 
     def prestart(self, count: int | None = None) -> None:
         """Start kernels in the background up to `count` (default: the pool size)."""
-        for _ in range(count if count is not None else self.size):
-            with self._lock:
-                if self._closed:
-                    return
-                self._pending += 1
+        with self._lock:
+            if self._closed:
+                return
+            count = count if count is not None else self.size
+            self._pending += count
+        self._spawn(count)
+
+    def _spawn(self, count: int) -> None:
+        # `count` was already added to _pending, under the lock, by the caller.
+        for _ in range(count):
             threading.Thread(target=self._start_one, daemon=True, name="kernel-start").start()
 
     def _start_one(self) -> None:
@@ -102,7 +155,8 @@ class KernelPool:
         try:
             # jupyter_client starts kernels in a session of their own (away from Ctrl-C);
             # the launcher thread makes them die with the runner.
-            lifeline.launch(_run, manager.start_kernel(env=self.env, preexec_fn=lifeline.die_with_parent()))
+            lifeline.launch(_run, manager.start_kernel(env=self.env, cwd=self.cwd,
+                                                        preexec_fn=lifeline.die_with_parent()))
             with self._lock:
                 self._all.append(kernel)
             if self.ready_gate is not None:
@@ -114,7 +168,7 @@ class KernelPool:
             with self._lock:
                 self._pending -= 1
             if self._closed:
-                kernel.kill()
+                kernel.release()
             else:
                 self._ready.put(kernel)
 
@@ -133,19 +187,37 @@ class KernelPool:
             client.stop_channels()
 
     def take(self, timeout: float = 180) -> Kernel:
-        """A started kernel (blocks until one is ready); starts a replacement."""
+        """A started kernel (blocks until one is ready).
+
+        Starts one more kernel when every kernel that is ready or starting is
+        already promised to another caller waiting here, so concurrent callers
+        never wait on the same kernel (one would wait for ever).
+        """
         with self._lock:
-            need = self._ready.qsize() + self._pending == 0
-        if need:
-            self.prestart(1)
-        kernel = self._ready.get(timeout=timeout)
-        return kernel
+            self._takers += 1
+            short = 0 if self._closed else self._takers - (self._ready.qsize() + self._pending)
+            short = max(0, short)
+            self._pending += short
+        self._spawn(short)
+        try:
+            return self._ready.get(timeout=timeout)
+        finally:
+            with self._lock:
+                self._takers -= 1
 
     def close(self) -> None:
-        """Kill every kernel the pool started (used or not)."""
+        """Kill every kernel the pool started (used or not); release the unused ones."""
         with self._lock:
             self._closed = True
             kernels = list(self._all)
+        unused = []
+        while True:
+            try:
+                unused.append(self._ready.get_nowait())
+            except queue.Empty:
+                break
         for kernel in kernels:
             kernel.kill()
+        for kernel in unused:
+            kernel.release()  # nobody else holds these
         shutil.rmtree(self.ipc_dir, ignore_errors=True)

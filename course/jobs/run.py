@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import dataclasses
 import queue
+import signal
+import subprocess
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from course import paths
-from course.jobs import dag, params
+from course.jobs import dag, lifeline, params
 from course.jobs.execute import Attempt, Outcome, child_env, run_condition, run_notebook, run_python
 from course.jobs.store import History, now_ms
 
@@ -68,11 +72,13 @@ class LocalRunner:
         self.by_key = {t.task_key: t for t in self.settings.tasks or []}
         self._cancel: str | None = None  # "CANCELED" or "TIMEDOUT" (job timeout)
         self._attempts: dict[str, Attempt] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: cancel() may run in a signal handler
         self._clusters: dict[str, Any] = {}
         self._cluster_errors: dict[str, str] = {}
         self._cluster_ready: dict[str, threading.Event] = {}
         self._pools: dict[tuple, Any] = {}
+        self._closing = False
+        self._registrars: list = []   # helper processes registering tables on starting clusters
 
     # ------------------------------------------------------------ public API
 
@@ -105,7 +111,9 @@ class LocalRunner:
         self.history.set_job_parameters(run_id, job_params)
         if not self._admit(job_id, run_id):
             return run_id
-        tasks = [t for t in self.settings.tasks if t.task_key in scope_keys or t.task_key in provided]
+        # Provided upstream tasks count as already done: their own dependencies are not part of this run.
+        tasks = [t if t.task_key in scope_keys else dataclasses.replace(t, depends_on=None)
+                 for t in self.settings.tasks if t.task_key in scope_keys or t.task_key in provided]
         scope = _Scope(run_id, None, 0, job_params, record.start_time, tasks, set(scope_keys),
                        {k: "SUCCESS" for k in provided}, {k: v["values"] for k, v in provided.items()},
                        {}, {k: v["task_run_id"] for k, v in provided.items()})
@@ -198,6 +206,13 @@ class LocalRunner:
                     raise RunError(f"task '{key}' needs a successful '{dep.task_key}' first and no run has one: "
                                    f"run `python runner.py --layer {dep.task_key}` (or the whole job) first")
                 provided[dep.task_key] = {"run_id": found[0], "task_run_id": found[1], "values": found[2]}
+        # Tasks further upstream lend their values too when they have some: a notebook may read
+        # any upstream task's values (gold reading bronze's), not only its direct dependencies'.
+        further = dag.upstream(self.settings.tasks, scope) - set(scope) - set(provided)
+        for key in (k for k in self.by_key if k in further):
+            found = self.history.latest_success(job_id, key)
+            if found is not None:
+                provided[key] = {"run_id": found[0], "task_run_id": found[1], "values": found[2]}
         return provided
 
     def _admit(self, job_id: int, run_id: int) -> bool:
@@ -252,12 +267,24 @@ class LocalRunner:
             threading.Thread(target=self._boot_cluster, args=(key,), daemon=True).start()
 
     def _boot_cluster(self, key: str) -> None:
+        cluster = self._clusters[key]
+        registrar = None
         try:
-            self._clusters[key].start()
+            registrar = _start_registrar(cluster.port)
+            self._registrars.append(registrar)
+            cluster.start()
+            _, err = registrar.communicate(timeout=180)
+            if registrar.returncode != 0:
+                last = [line for line in err.splitlines() if line.strip()][-1:] or [f"exit code {registrar.returncode}"]
+                raise RuntimeError(f"registering the warehouse's tables on it failed: {last[0]}")
         except Exception as exc:  # reported by every task that needs it
             self._cluster_errors[key] = f"job cluster '{key}' failed to start: {exc}"
         finally:
+            if registrar is not None and registrar.poll() is None:
+                registrar.kill()
             self._cluster_ready[key].set()
+            if self._closing:  # the run ended (Ctrl-C) while the cluster was starting
+                cluster.stop()
 
     def _pool(self, task):
         from course.jobs.kernels import KernelPool
@@ -269,8 +296,8 @@ class LocalRunner:
             remote = self._clusters[key].url if key else None
             env = child_env(None)
             gate = self._cluster_ready.get(key) if key else None
-            pool = KernelPool(env, size=1, wait_before_warmup=gate)
-            pool.cwd, pool.cluster_key = cwd, key
+            pool = KernelPool(env, size=1, wait_before_warmup=gate, cwd=cwd)
+            pool.cluster_key = key
             if key:
                 # The port is known before the server answers; kernels connect after the gate.
                 pool.env = child_env(remote) if remote else env
@@ -304,6 +331,7 @@ class LocalRunner:
         events: queue.Queue = queue.Queue()
         running: set[str] = set()
         job_timer = None
+        restore_signals = self._trap_signals()
         try:
             self.history.set_run_state(run_id, "RUNNING")
             self._update(run_id)
@@ -323,11 +351,35 @@ class LocalRunner:
             self.cancel("CANCELED")
             self._drain(scope, events, running)
         finally:
+            restore_signals()
             if job_timer:
                 job_timer.cancel()
             self._finish(scope)
             self._shutdown()
             self._update(run_id)
+
+    def _trap_signals(self) -> Callable[[], None]:
+        """While the loop runs, Ctrl-C (and SIGTERM, when the caller handles it, as the CLI
+        does) cancel the run instead of raising KeyboardInterrupt at an arbitrary point of
+        the bookkeeping (a lost "done" event would hang the drain, a half-open history
+        transaction would break every later write). Returns a function restoring the handlers."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum, frame):
+            self.cancel("CANCELED")
+
+        old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(sig)
+            if current in (signal.SIG_IGN, None) or (sig == signal.SIGTERM and current == signal.SIG_DFL):
+                continue  # ignored on purpose (nohup, background job) or not ours to change
+            old[sig] = signal.signal(sig, handler)
+
+        def restore() -> None:
+            for sig, previous in old.items():
+                signal.signal(sig, previous)
+        return restore
 
     def _loop(self, scope: _Scope, events: queue.Queue, running: set[str]) -> None:
         while True:
@@ -401,7 +453,14 @@ class LocalRunner:
         try:
             outcome = self._attempts_of(scope, task, events)
         except Exception as exc:  # a bug must not hang the run: fail the task visibly
-            outcome = Outcome("INTERNAL_ERROR", f"runner error: {type(exc).__name__}: {exc}")
+            outcome = Outcome("INTERNAL_ERROR", f"runner error: {type(exc).__name__}: {exc}",
+                              traceback.format_exc())
+            tr = scope.task_run_ids.get(task.task_key)
+            if tr is not None and not self.history.task_run(tr).terminal:
+                try:
+                    self._store_outcome(tr, outcome)  # never leave the task run RUNNING
+                except Exception:
+                    pass
         events.put(("done", task.task_key, outcome))
 
     def _attempts_of(self, scope: _Scope, task, events: queue.Queue) -> Outcome:
@@ -410,7 +469,6 @@ class LocalRunner:
         interval_s = (task.min_retry_interval_millis or 0) / 1000
         number, original, waiting_tr = 0, None, None
         while True:
-            started = time.monotonic()
             if waiting_tr is None:
                 tr = self.history.create_task_run(
                     scope.run_id, key, attempt_number=number, original_attempt_run_id=original,
@@ -419,6 +477,7 @@ class LocalRunner:
             else:
                 tr = waiting_tr
                 self.history.update_task_run(tr, life_cycle_state="RUNNING")
+            started = time.monotonic()  # after the recorded start_time: the retry interval counts from it
             original = original or tr
             scope.task_run_ids[key] = tr
             events.put(("changed", key, None))
@@ -446,8 +505,10 @@ class LocalRunner:
     def _store_outcome(self, tr: int, outcome: Outcome) -> None:
         if outcome.task_values:
             self.history.set_task_values(tr, outcome.task_values)
-        life = "INTERNAL_ERROR" if outcome.state == "INTERNAL_ERROR" else "TERMINATED"
-        self.history.update_task_run(tr, life_cycle_state=life, result_state=outcome.state,
+        # INTERNAL_ERROR is a life cycle state; its result state is FAILED (SEMANTICS.md).
+        internal = outcome.state == "INTERNAL_ERROR"
+        self.history.update_task_run(tr, life_cycle_state="INTERNAL_ERROR" if internal else "TERMINATED",
+                                     result_state="FAILED" if internal else outcome.state,
                                      state_message=outcome.message, exit_value=outcome.exit_value,
                                      error=outcome.message if outcome.state != "SUCCESS" else None,
                                      error_trace=outcome.trace)
@@ -475,6 +536,9 @@ class LocalRunner:
             return self._dispatch(scope, task, tr, number, ctx, attempt)
         except params.ParamError as exc:
             return Outcome("FAILED", str(exc))
+        except Exception as exc:  # a runner bug or no kernel: end this attempt visibly, never RUNNING
+            return Outcome("INTERNAL_ERROR", f"runner error: {type(exc).__name__}: {exc}",
+                           traceback.format_exc())
         finally:
             with self._lock:
                 self._attempts.pop(task.task_key, None)
@@ -486,7 +550,9 @@ class LocalRunner:
             return run_condition(task.condition_task.op, left, right)
         cluster = self._cluster_key(task)
         if cluster:
-            self._cluster_ready[cluster].wait()
+            while not self._cluster_ready[cluster].wait(0.1):  # a cancel must not wait for the JVM
+                if attempt.stopped_as:
+                    return attempt.stopped_outcome()
             if cluster in self._cluster_errors:
                 return Outcome("INTERNAL_ERROR", self._cluster_errors[cluster])
         folder = self._run_dir / task.task_key
@@ -548,6 +614,10 @@ class LocalRunner:
         self.history.set_run_state(scope.run_id, life, state, message)
 
     def _shutdown(self) -> None:
+        self._closing = True
+        for registrar in self._registrars:
+            if registrar.poll() is None:
+                registrar.kill()
         for pool in self._pools.values():
             pool.close()
         for cluster in self._clusters.values():
@@ -560,6 +630,39 @@ def _preimport() -> None:
         import papermill  # noqa: F401
         import scrapbook  # noqa: F401
     threading.Thread(target=load, daemon=True, name="preimport").start()
+
+
+# Run by a helper process while a job cluster starts: once the server answers, register
+# the tables the warehouse folder holds (written by earlier runs) in its empty catalog.
+# Kernels are then told DAY7_TABLES_REGISTERED (execute.child_env). A process of its
+# own, so the runner never imports pyspark's Connect client (import races with the
+# other loader threads, SPARK_CONNECT_MODE_ENABLED leaking into kernels, exit hooks).
+_REGISTER_TABLES = """
+import socket, sys, time
+port, deadline = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+from pyspark.sql.connect.session import SparkSession
+from course import paths
+from course.runtime import catalog, delta
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit(f"the job cluster did not answer on port {port}")
+        time.sleep(0.1)
+session = SparkSession.builder.remote(f"sc://127.0.0.1:{port}").create()
+try:
+    catalog.register_tables(session, paths.warehouse_dir(), delta.storage().format == "delta")
+finally:
+    session.stop()
+"""
+
+
+def _start_registrar(port: int):
+    return lifeline.launch(subprocess.Popen, [sys.executable, "-c", _REGISTER_TABLES, str(port), "150"],
+                           env=child_env(None), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, preexec_fn=lifeline.die_with_parent())
 
 
 def _task_path(task) -> str | None:
