@@ -153,6 +153,9 @@ class LocalRunner:
                                                latest_repair_id=record.latest_repair_id)
         values = self.history.task_values(run_id)
         kept = {k: r for k, r in results.items() if k not in selected and k in self.by_key}
+        # A task the original run never reached (its runner died first) and the repair
+        # did not select stays not run: it counts as canceled for its dependents.
+        kept.update({k: "CANCELED" for k in self.by_key if k not in selected and k not in kept})
         outcomes = {k: latest[k].exit_value for k in kept
                     if self.by_key[k].condition_task is not None and latest[k].exit_value}
         scope = _Scope(run_id, repair_id, self.history.repair_count(run_id), job_params, record.start_time,
