@@ -34,6 +34,9 @@ def base_conf(cores: int | None = None) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(max(2, cores * 2)),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        # Another process (a job run, the learner's notebook) may overwrite a table at any
+        # time: list its files on every read instead of caching them per session.
+        "spark.sql.filesourceTableRelationCacheSize": "0",
     }
     from course.runtime import delta  # importlib.metadata is ~20 ms: only when Spark starts
 
