@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests solutions --nbval --nbval-sanitize-with nbval_sanitize.cfg
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --allow-root --ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
 
 doctor: $(STAMP)
 	$(BIN)/python runner.py doctor
