@@ -78,6 +78,10 @@ def _local():
 
     require_java()
     os.environ.setdefault("SPARK_CONF_DIR", str(CONF_DIR))
+    # pyspark sets this in a process once it has used Spark Connect, and children
+    # inherit it; then even a local builder insists on a remote URL.
+    for leftover in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE"):
+        os.environ.pop(leftover, None)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(f"local[{os.cpu_count() or 2}]").appName("day7")
