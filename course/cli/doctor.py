@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 from course.cli import EXIT_FAILED, EXIT_OK
 
@@ -24,7 +23,7 @@ def check_python():
 
 
 def check_java():
-    from course.runtime.java import JavaMissing, java_executable, java_version, require_java
+    from course.runtime.java import JavaMissing, java_version, require_java
 
     try:
         java = require_java()
@@ -85,8 +84,6 @@ def check_widgets():
 
 def check_databricks():
     """Whether a workspace is configured and answers; never prints a secret."""
-    import os
-
     from course.jobs import remote
 
     try:
@@ -113,7 +110,6 @@ def handle(args) -> int:
         if name == "spark" and (args.no_spark or not java_ok):
             verdict, text = WARN, "skipped" + (" (no Java)" if not java_ok else " (--no-spark)")
         else:
-            started = time.monotonic()
             try:
                 verdict, text = check()
             except Exception as exc:

@@ -138,8 +138,7 @@ def summary(run, colors: Colors | None = None) -> str:
                      _output(last)))
     header = ("task", "state", "attempts", "duration", "output")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  output"]
-    lines[0] = "  ".join(h.ljust(w) for h, w in zip(header[:4], widths)) + "  " + header[4]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header[:4], widths)) + "  " + header[4]]
     for row in rows:
         cells = [row[0].ljust(widths[0]), colors.state(row[1].ljust(widths[1])),
                  row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4]]

@@ -117,7 +117,6 @@ class KernelPool:
         self.ready_gate = wait_before_warmup
         self.warmup = warmup
         self._ready: queue.Queue[Kernel] = queue.Queue()
-        self._live: set[int] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._pending = 0

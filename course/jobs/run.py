@@ -26,7 +26,7 @@ from typing import Any, Callable
 from course import paths
 from course.jobs import dag, lifeline, params
 from course.jobs.execute import Attempt, Outcome, child_env, run_condition, run_notebook, run_python
-from course.jobs.store import History, now_ms
+from course.jobs.store import History
 
 FAILED_FOR_RETRY = {"FAILED", "INTERNAL_ERROR"}
 
@@ -296,14 +296,11 @@ class LocalRunner:
         cwd = str(Path(task.notebook_task.notebook_path).parent)
         pool_key = (key, cwd)
         if pool_key not in self._pools:
-            remote = self._clusters[key].url if key else None
-            env = child_env(None)
+            # The port is known before the server answers; kernels connect after the gate.
+            env = child_env(self._clusters[key].url if key else None)
             gate = self._cluster_ready.get(key) if key else None
             pool = KernelPool(env, size=1, wait_before_warmup=gate, cwd=cwd)
             pool.cluster_key = key
-            if key:
-                # The port is known before the server answers; kernels connect after the gate.
-                pool.env = child_env(remote) if remote else env
             self._pools[pool_key] = pool
         return self._pools[pool_key]
 
