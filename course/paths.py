@@ -75,3 +75,8 @@ def seed_sample_volume(root: Path) -> None:
 def logs_dir() -> Path:
     """Job cluster (Spark Connect server) logs."""
     return _sub("logs")
+
+
+def outbox_dir() -> Path:
+    """Notification e-mails saved as .eml files when no SMTP server is configured (or it failed)."""
+    return _sub("outbox")

@@ -79,6 +79,7 @@ class LocalRunner:
         self._pools: dict[tuple, Any] = {}
         self._closing = False
         self._registrars: list = []   # helper processes registering tables on starting clusters
+        self._notifier = None         # notify.Notifier, made per run or repair
 
     # ------------------------------------------------------------ public API
 
@@ -93,6 +94,7 @@ class LocalRunner:
             raw = params.job_parameter_values(self.settings, self.options.overrides)
         except params.ParamError as exc:
             raise RunError(str(exc)) from None
+        self._notifier = self._make_notifier()
         run_name = self.settings.name or self.loaded.key
         if self.options.layers:
             run_name += f" (--layer {' '.join(self.options.layers)})"
@@ -107,9 +109,11 @@ class LocalRunner:
         except params.ParamError as exc:
             self.history.set_run_state(run_id, "INTERNAL_ERROR", "FAILED", str(exc),
                                        termination_code="INVALID_RUN_CONFIGURATION")
+            self._notify_finished(run_id)
             raise RunError(str(exc)) from None
         self.history.set_job_parameters(run_id, job_params)
         if not self._admit(job_id, run_id):
+            self._notify_finished(run_id)
             return run_id
         # Provided upstream tasks count as already done: their own dependencies are not part of this run.
         tasks = [t if t.task_key in scope_keys else dataclasses.replace(t, depends_on=None)
@@ -149,6 +153,7 @@ class LocalRunner:
             job_params = params.resolve_job_parameters(self.settings, merged, ctx)
         except params.ParamError as exc:
             raise RunError(str(exc)) from None
+        self._notifier = self._make_notifier()
         repair_id = self.history.create_repair(run_id, sorted(selected), job_params,
                                                latest_repair_id=record.latest_repair_id)
         values = self.history.task_values(run_id)
@@ -179,6 +184,33 @@ class LocalRunner:
     def _note(self, text: str) -> None:
         if self.options.on_note:
             self.options.on_note(text)
+
+    def _make_notifier(self):
+        from course.jobs import notify
+
+        try:
+            return notify.Notifier(self.settings, on_note=self._note)
+        except notify.NotifyConfigError as exc:  # before anything runs: exit 2, nothing changed
+            raise RunError(str(exc)) from None
+
+    def _notify(self, event: str, run_id: int, task_run_id: int | None = None, **kwargs) -> None:
+        """Report a run or task event to the job's notifications (a no-op for a job without any)."""
+        notifier = self._notifier
+        if notifier is None or not notifier.active:
+            return
+        from course.jobs import notify
+
+        run = self.history.get_run(run_id)
+        if task_run_id is None:
+            getattr(notifier, event)(run, **kwargs)
+        else:
+            getattr(notifier, event)(run, notify.task_of(run, task_run_id), **kwargs)
+
+    def _notify_finished(self, run_id: int) -> None:
+        """The run ended (possibly before it ran anything): its alert, then wait for sending."""
+        if self._notifier is not None:
+            self._notify("run_finished", run_id)
+            self._notifier.close(15)
 
     def _update(self, run_id: int) -> None:
         if self.options.on_update:
@@ -237,6 +269,7 @@ class LocalRunner:
             except KeyboardInterrupt:
                 self.history.set_run_state(run_id, "TERMINATED", "CANCELED", "Canceled while queued")
                 self._update(run_id)
+                self._notify_finished(run_id)
                 raise
         return True
 
@@ -327,6 +360,8 @@ class LocalRunner:
         run_id = scope.run_id
         self._run_dir = paths.runs_dir() / str(run_id)
         self._run_dir.mkdir(parents=True, exist_ok=True)
+        if self._notifier is not None:
+            self._notifier.run_dir = self._run_dir  # e-mails point at the run's folder
         self._job_id = job_id
         events: queue.Queue = queue.Queue()
         running: set[str] = set()
@@ -335,6 +370,7 @@ class LocalRunner:
         try:
             self.history.set_run_state(run_id, "RUNNING")
             self._update(run_id)
+            self._notify("run_started", run_id)
             needed = {self._cluster_key(self.by_key[k]) for k in scope.to_run} - {None}
             if needed:
                 from course.runtime import delta
@@ -357,6 +393,7 @@ class LocalRunner:
             self._finish(scope)
             self._shutdown()
             self._update(run_id)
+            self._notify_finished(run_id)
 
     def _trap_signals(self) -> Callable[[], None]:
         """While the loop runs, Ctrl-C (and SIGTERM, when the caller handles it, as the CLI
@@ -446,6 +483,7 @@ class LocalRunner:
         scope.results[task.task_key] = state
         scope.task_run_ids[task.task_key] = tr
         self._update(scope.run_id)
+        self._notify("task_finished", scope.run_id, tr, last_attempt=True)
 
     # ------------------------------------------------------------ one task
 
@@ -459,6 +497,7 @@ class LocalRunner:
             if tr is not None and not self.history.task_run(tr).terminal:
                 try:
                     self._store_outcome(tr, outcome)  # never leave the task run RUNNING
+                    self._notify("task_finished", scope.run_id, tr, last_attempt=True)
                 except Exception:
                     pass
         events.put(("done", task.task_key, outcome))
@@ -481,12 +520,15 @@ class LocalRunner:
             original = original or tr
             scope.task_run_ids[key] = tr
             events.put(("changed", key, None))
+            self._notify("task_started", scope.run_id, tr)
             outcome = self._attempt(scope, task, tr, number)
             self._store_outcome(tr, outcome)
             retryable = outcome.state in FAILED_FOR_RETRY or (
                 outcome.state == "TIMEDOUT" and task.retry_on_timeout)
-            if (outcome.state == "SUCCESS" or not retryable or self._cancel
-                    or (max_retries != -1 and number >= max_retries)):
+            last = (outcome.state == "SUCCESS" or not retryable or bool(self._cancel)
+                    or (max_retries != -1 and number >= max_retries))
+            self._notify("task_finished", scope.run_id, tr, last_attempt=last)
+            if last:
                 return outcome
             number += 1
             waiting_tr = self.history.create_task_run(
@@ -500,6 +542,7 @@ class LocalRunner:
             if self._cancel:
                 self.history.update_task_run(waiting_tr, life_cycle_state="TERMINATED", result_state="CANCELED",
                                              state_message="Run was canceled")
+                self._notify("task_finished", scope.run_id, waiting_tr, last_attempt=True)
                 return Outcome("CANCELED", "Run was canceled")
 
     def _store_outcome(self, tr: int, outcome: Outcome) -> None:
