@@ -52,6 +52,7 @@ class LocalCluster:
         self.port: int = free_port()  # known up front, so kernels can be told where to connect
         self.process: subprocess.Popen | None = None
         self.started_at: float | None = None
+        self.class_cache = None  # classcache.ClassCache while this JVM uses or builds one
 
     @property
     def url(self) -> str:
@@ -69,6 +70,13 @@ class LocalCluster:
         conf["spark.connect.grpc.binding.address"] = "127.0.0.1"
         conf["spark.connect.grpc.binding.port"] = str(self.port)
         memory = conf.pop("spark.driver.memory", "2g")
+        if self.class_cache is not None:
+            from course.runtime.spark import CONF_DIR
+
+            options = [conf.get("spark.driver.extraJavaOptions", ""),
+                       f"-Dlog4j2.configurationFile=file:{CONF_DIR / 'log4j2.properties'}",
+                       *self.class_cache.java_options()]
+            conf["spark.driver.extraJavaOptions"] = " ".join(o for o in options if o)
         cmd = [str(spark_home / "bin" / "spark-submit"), "--master", f"local[{self.cores}]",
                "--name", self.name, "--driver-memory", memory,
                "--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
@@ -81,10 +89,13 @@ class LocalCluster:
         from course.runtime.java import require_java
         import pyspark
 
-        require_java()
+        from course.jobs import classcache
         from course.runtime.spark import CONF_DIR
 
-        env = dict(os.environ, SPARK_HOME=str(Path(pyspark.__file__).parent), SPARK_CONF_DIR=str(CONF_DIR))
+        spark_home = Path(pyspark.__file__).parent
+        self.class_cache = classcache.for_jvm(require_java(), spark_home)
+        conf_dir = self.class_cache.conf_dir if self.class_cache else CONF_DIR
+        env = dict(os.environ, SPARK_HOME=str(spark_home), SPARK_CONF_DIR=str(conf_dir))
         env.pop("SPARK_REMOTE", None)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
@@ -98,6 +109,7 @@ class LocalCluster:
         deadline = time.monotonic() + timeout
         while not _port_open(self.port):
             if self.process.poll() is not None:
+                self.stop()  # releases what the JVM held (the class archive it was building)
                 raise ClusterError(f"the job cluster exited with code {self.process.returncode} "
                                    f"while starting; see {self.log_path}")
             if time.monotonic() > deadline:
@@ -112,14 +124,19 @@ class LocalCluster:
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM (Spark shuts down cleanly), SIGKILL if it takes too long."""
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        if self.process.poll() is None:
+            self.process.terminate()
+            if self.class_cache is not None and self.class_cache.building:
+                timeout = max(timeout, 90)  # writing the class archive takes a few seconds, once
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.class_cache is not None:
+            self.class_cache.finished(self.process.returncode)
 
     def __enter__(self):
         self.start()

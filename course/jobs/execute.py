@@ -15,7 +15,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from course.jobs import lifeline
 
@@ -106,8 +106,10 @@ def _take(pool, attempt: Attempt, timeout: float = 180):
                 raise RuntimeError(f"no kernel was ready within {timeout:.0f} s") from None
 
 
-def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Attempt) -> Outcome:
-    """Execute `notebook` on a kernel from `pool` with `day7_task = context` injected."""
+def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Attempt,
+                 taken: Callable[[], None] | None = None) -> Outcome:
+    """Execute `notebook` on a kernel from `pool` with `day7_task = context` injected;
+    `taken()` is called once the kernel is taken (the pool may start the next one)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -117,6 +119,8 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
     kernel = _take(pool, attempt)
     if kernel is None:
         return attempt.stopped_outcome()
+    if taken is not None:
+        taken()
     attempt.on_kill(kernel.kill)
     try:
         if attempt.stopped_as:
@@ -201,7 +205,6 @@ def child_env(spark_remote: str | None) -> dict[str, str]:
     env.pop("SPARK_CONNECT_MODE_ENABLED", None)  # set by pyspark once a process used Spark Connect
     if spark_remote:
         env["SPARK_REMOTE"] = spark_remote
-        env["DAY7_TABLES_REGISTERED"] = "1"  # the runner registered them on the cluster
     env["DAY7_QUIET_STORAGE"] = "1"           # the runner announced Delta/Parquet already
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -19,16 +19,25 @@ from dataclasses import dataclass, field
 
 from course.jobs import lifeline
 
-# Run in each new kernel before it is handed out: import the stand-in, and open
-# the job cluster's session when there is one (the slow parts of a first cell).
-WARMUP = """
-import os as _os
+# Run in each new kernel before it is handed out, in two steps: the imports (the slow
+# part of a first cell) at once, while the job cluster may still be starting; then,
+# once it answers, opening the session (which also registers the tables on disk).
+PRELOAD = """
 from course.runtime import dbutils, spark, display
+import os as _os
+if _os.environ.get("SPARK_REMOTE"):
+    import pyspark.sql.connect.session, pyspark.sql.functions
+del _os
+"""
+CONNECT = """
+import os as _os
 if _os.environ.get("SPARK_REMOTE"):
     from course.runtime.spark import get_spark as _get_spark
     _get_spark()
+    del _get_spark
 del _os
 """
+WARMUP = (PRELOAD, CONNECT)
 
 
 @dataclass
@@ -108,14 +117,14 @@ class KernelPool:
     """`take()` a warm kernel; the pool refills itself in the background."""
 
     def __init__(self, env: dict[str, str], *, size: int = 1, kernel_name: str = "python3",
-                 wait_before_warmup: threading.Event | None = None, warmup: str = WARMUP,
+                 wait_before_warmup: threading.Event | None = None, warmup: tuple[str, str] = WARMUP,
                  cwd: str | None = None):
         self.env = env
         self.cwd = cwd  # the kernels' working directory (a notebook runs in its own folder)
         self.size = max(1, size)
         self.kernel_name = kernel_name
         self.ready_gate = wait_before_warmup
-        self.warmup = warmup
+        self.warmup = warmup  # (code run at once, code run after the gate opens)
         self._ready: queue.Queue[Kernel] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False
@@ -130,22 +139,37 @@ class KernelPool:
             self._count += 1
             return self._count
 
-    def prestart(self, count: int | None = None) -> None:
-        """Start kernels in the background up to `count` (default: the pool size)."""
+    def prestart(self, count: int | None = None, *, after_gate: bool = False) -> None:
+        """Start `count` kernels in the background (default: the pool size).
+
+        `after_gate`: launch them only once the gate is open, so that they do not
+        compete for the CPU with the job cluster's start."""
         with self._lock:
             if self._closed:
                 return
             count = count if count is not None else self.size
             self._pending += count
-        self._spawn(count)
+        self._spawn(count, after_gate)
 
-    def _spawn(self, count: int) -> None:
+    def top_up(self, wanted: int, *, after_gate: bool = False) -> None:
+        """Start kernels until `wanted` are ready or starting (none when enough are)."""
+        with self._lock:
+            if self._closed:
+                return
+            count = max(0, wanted - (self._ready.qsize() + self._pending))
+            self._pending += count
+        self._spawn(count, after_gate)
+
+    def _spawn(self, count: int, after_gate: bool = False) -> None:
         # `count` was already added to _pending, under the lock, by the caller.
         for _ in range(count):
-            threading.Thread(target=self._start_one, daemon=True, name="kernel-start").start()
+            threading.Thread(target=self._start_one, args=(after_gate,), daemon=True, name="kernel-start").start()
 
-    def _start_one(self) -> None:
+    def _start_one(self, after_gate: bool = False) -> None:
         from jupyter_client.manager import AsyncKernelManager
+
+        if after_gate and self.ready_gate is not None:
+            self.ready_gate.wait()
 
         # IPC sockets: local only, and no "running over TCP without encryption" warning.
         manager = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
@@ -155,11 +179,9 @@ class KernelPool:
             # jupyter_client starts kernels in a session of their own (away from Ctrl-C);
             # the launcher thread makes them die with the runner.
             lifeline.launch(_run, manager.start_kernel(env=self.env, cwd=self.cwd,
-                                                        preexec_fn=lifeline.die_with_parent()))
+                                                        preexec_fn=lifeline.lower_priority(lifeline.die_with_parent())))
             with self._lock:
                 self._all.append(kernel)
-            if self.ready_gate is not None:
-                self.ready_gate.wait()
             kernel.error = _run(self._warm(manager))
         except Exception as exc:  # a kernel that cannot start: the task will say why
             kernel.error = f"kernel failed to start: {exc}"
@@ -176,11 +198,15 @@ class KernelPool:
         client.start_channels()
         try:
             await client.wait_for_ready(timeout=60)
-            reply = await client.execute_interactive(self.warmup, timeout=120, store_history=False,
-                                                     output_hook=lambda msg: None)
-            if reply["content"]["status"] != "ok":
-                content = reply["content"]
-                return f"kernel warm-up failed: {content.get('ename')}: {content.get('evalue')}"
+            preload, connect = self.warmup
+            for step, code in enumerate((preload, connect)):
+                if step == 1 and self.ready_gate is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self.ready_gate.wait)
+                reply = await client.execute_interactive(code, timeout=120, store_history=False,
+                                                         output_hook=lambda msg: None)
+                if reply["content"]["status"] != "ok":
+                    content = reply["content"]
+                    return f"kernel warm-up failed: {content.get('ename')}: {content.get('evalue')}"
             return None
         finally:
             client.stop_channels()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 PR_SET_PDEATHSIG = 1
@@ -30,6 +31,26 @@ def die_with_parent(sig: int = signal.SIGKILL):
 def launch(fn, *args, **kwargs):
     """Run `fn` (which forks children with die_with_parent) on the launcher thread."""
     return _launcher.submit(fn, *args, **kwargs).result()
+
+
+def lower_priority(preexec, by: int = 10):
+    """`preexec`, then a lower CPU priority for the child (its work has slack; the job
+    cluster's start does not)."""
+    def run() -> None:
+        preexec()
+        try:
+            os.nice(by)
+        except OSError:
+            pass
+    return run
+
+
+def lower_thread_priority(by: int = 10) -> None:
+    """Lower the calling thread's CPU priority (Linux schedules threads one by one)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), by)
+    except (OSError, AttributeError):
+        pass
 
 
 def process_group_preexec(sig: int = signal.SIGTERM):

@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import queue
 import signal
-import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -41,6 +39,8 @@ class RunOptions:
     layers: list[str] | None = None          # --layer: run only these tasks
     max_parallel: int = 4
     trigger: str = "ONE_TIME"
+    trigger_time_ms: int | None = None            # when the trigger fired (default: the run's start)
+    file_arrival_location: str | None = None      # FILE_ARRIVAL: the watched url
     on_update: Callable[[Any], None] | None = None   # called with a jobs.Run after each change
     on_note: Callable[[str], None] | None = None     # one-line notes for the person watching
 
@@ -78,14 +78,12 @@ class LocalRunner:
         self._cluster_ready: dict[str, threading.Event] = {}
         self._pools: dict[tuple, Any] = {}
         self._closing = False
-        self._registrars: list = []   # helper processes registering tables on starting clusters
         self._notifier = None         # notify.Notifier, made per run or repair
 
     # ------------------------------------------------------------ public API
 
     def run(self) -> int:
         """Start a new run of the job; returns its run_id once it has ended."""
-        _preimport()
         self._note_orphans()
         job_id = self.history.ensure_job(self.settings.name or self.loaded.key, self.settings.as_dict())
         scope_keys = self._layer_scope()
@@ -103,7 +101,8 @@ class LocalRunner:
         # References like {{job.run_id}} in parameter defaults need the run to exist.
         ctx = params.RefContext(job_id=job_id, job_name=self.settings.name, run_id=run_id,
                                 start_time_ms=record.start_time, trigger_type=self.options.trigger,
-                                trigger_time_ms=record.start_time)
+                                trigger_time_ms=self._trigger_time(record.start_time),
+                                file_arrival_location=self.options.file_arrival_location)
         try:
             job_params = params.resolve_job_parameters(self.settings, self.options.overrides, ctx)
         except params.ParamError as exc:
@@ -127,7 +126,6 @@ class LocalRunner:
     def repair(self, run_id: int, rerun_tasks: list[str] | None = None, rerun_dependents: bool = False,
                overrides: dict[str, str] | None = None) -> int:
         """Re-run failed tasks (or `rerun_tasks`) inside run `run_id`, with the current job definition."""
-        _preimport()
         self._note_orphans()
         record = self.history.run_record(run_id)
         if not record.terminal:
@@ -184,6 +182,10 @@ class LocalRunner:
     def _note(self, text: str) -> None:
         if self.options.on_note:
             self.options.on_note(text)
+
+    def _trigger_time(self, start_time_ms: int) -> int:
+        t = self.options.trigger_time_ms
+        return t if t is not None else start_time_ms
 
     def _make_notifier(self):
         from course.jobs import notify
@@ -304,20 +306,11 @@ class LocalRunner:
 
     def _boot_cluster(self, key: str) -> None:
         cluster = self._clusters[key]
-        registrar = None
         try:
-            registrar = _start_registrar(cluster.port)
-            self._registrars.append(registrar)
             cluster.start()
-            _, err = registrar.communicate(timeout=180)
-            if registrar.returncode != 0:
-                last = [line for line in err.splitlines() if line.strip()][-1:] or [f"exit code {registrar.returncode}"]
-                raise RuntimeError(f"registering the warehouse's tables on it failed: {last[0]}")
         except Exception as exc:  # reported by every task that needs it
             self._cluster_errors[key] = f"job cluster '{key}' failed to start: {exc}"
         finally:
-            if registrar is not None and registrar.poll() is None:
-                registrar.kill()
             self._cluster_ready[key].set()
             if self._closing:  # the run ended (Ctrl-C) while the cluster was starting
                 cluster.stop()
@@ -338,21 +331,23 @@ class LocalRunner:
         return self._pools[pool_key]
 
     def _prestart(self, scope: _Scope) -> None:
-        """Start a kernel for each task that can start first, and one for the next."""
+        """Start a kernel for each task that can start first, and one for the next; that one
+        only once the job cluster is up (it is not needed before, and would slow its start)."""
         notebook_tasks = [self.by_key[k] for k in dag.topological_order(scope.tasks)
                           if k in scope.to_run and self.by_key[k].notebook_task is not None]
-        wanted: dict[tuple, int] = {}
         first = {k for k in dag.ready(scope.tasks, scope.results, (), scope.outcomes)}
-        budget = self.options.max_parallel + 1
+        budget, extra = self.options.max_parallel + 1, 1
         for task in notebook_tasks:
             if budget <= 0:
                 break
-            if task.task_key in first or sum(wanted.values()) < len(first) + 1:
-                pool = self._pool(task)
-                wanted[(pool.cluster_key, pool.cwd)] = wanted.get((pool.cluster_key, pool.cwd), 0) + 1
-                budget -= 1
-        for (key, cwd), count in wanted.items():
-            self._pools[(key, cwd)].prestart(count)
+            if task.task_key in first:
+                self._pool(task).prestart(1)
+            elif extra:
+                self._pool(task).prestart(1, after_gate=True)
+                extra -= 1
+            else:
+                continue
+            budget -= 1
 
     # ------------------------------------------------------------ the loop
 
@@ -377,6 +372,7 @@ class LocalRunner:
                 delta.announce()
                 self._note(f"starting job cluster {', '.join(sorted(needed))} (local Spark Connect)")
                 self._start_clusters(needed)
+            _preimport()  # after the JVM was launched: these imports would delay it
             self._prestart(scope)
             if self.settings.timeout_seconds:
                 job_timer = threading.Timer(self.settings.timeout_seconds, self.cancel, args=("TIMEDOUT",))
@@ -562,7 +558,8 @@ class LocalRunner:
         return params.RefContext(
             job_id=self._job_id, job_name=self.settings.name, run_id=scope.run_id,
             repair_count=scope.repair_count, start_time_ms=scope.start_time_ms,
-            trigger_type=self.options.trigger, trigger_time_ms=scope.start_time_ms,
+            trigger_type=self.options.trigger, trigger_time_ms=self._trigger_time(scope.start_time_ms),
+            file_arrival_location=self.options.file_arrival_location,
             job_parameters=scope.job_parameters, task_key=task.task_key, task_run_id=tr,
             execution_count=number + 1, notebook_path=_task_path(task), tasks=tasks,
             workspace_id=0, workspace_url=f"file://{paths.home()}",
@@ -610,9 +607,8 @@ class LocalRunner:
             output = folder / f"{stem}.ipynb"
             self.history.update_task_run(tr, output_path=str(output))
             pool = self._pool(task)
-            outcome = run_notebook(Path(task.notebook_task.notebook_path), output, context, pool, attempt)
-            self._refill(scope, pool)
-            return outcome
+            return run_notebook(Path(task.notebook_task.notebook_path), output, context, pool, attempt,
+                                taken=lambda: self._refill(scope, pool))
         if task.spark_python_task is not None:
             args = params.resolve_python_arguments(self.settings, task, overrides, ctx)
             out_dir = folder / stem
@@ -626,11 +622,11 @@ class LocalRunner:
                                  "and condition_task can)")
 
     def _refill(self, scope: _Scope, pool) -> None:
-        """Keep one warm kernel ready while this pool still has tasks to start."""
+        """A task took its kernel: have one warming for the next task of this pool."""
         left = [k for k in scope.to_run if k not in scope.results and k not in self._attempts
                 and self.by_key[k].notebook_task is not None and self._pool(self.by_key[k]) is pool]
         if left and not self._cancel:
-            pool.prestart(1)
+            pool.top_up(1, after_gate=True)
 
     # ------------------------------------------------------------ the end
 
@@ -658,9 +654,6 @@ class LocalRunner:
 
     def _shutdown(self) -> None:
         self._closing = True
-        for registrar in self._registrars:
-            if registrar.poll() is None:
-                registrar.kill()
         for pool in self._pools.values():
             pool.close()
         for cluster in self._clusters.values():
@@ -670,42 +663,10 @@ class LocalRunner:
 def _preimport() -> None:
     """papermill and scrapbook take ~2 s to import: load them while kernels boot."""
     def load():
+        lifeline.lower_thread_priority()
         import papermill  # noqa: F401
         import scrapbook  # noqa: F401
     threading.Thread(target=load, daemon=True, name="preimport").start()
-
-
-# Run by a helper process while a job cluster starts: once the server answers, register
-# the tables the warehouse folder holds (written by earlier runs) in its empty catalog.
-# Kernels are then told DAY7_TABLES_REGISTERED (execute.child_env). A process of its
-# own, so the runner never imports pyspark's Connect client (import races with the
-# other loader threads, SPARK_CONNECT_MODE_ENABLED leaking into kernels, exit hooks).
-_REGISTER_TABLES = """
-import socket, sys, time
-port, deadline = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
-from pyspark.sql.connect.session import SparkSession
-from course import paths
-from course.runtime import catalog, delta
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            sys.exit(f"the job cluster did not answer on port {port}")
-        time.sleep(0.1)
-session = SparkSession.builder.remote(f"sc://127.0.0.1:{port}").create()
-try:
-    catalog.register_tables(session, paths.warehouse_dir(), delta.storage().format == "delta")
-finally:
-    session.stop()
-"""
-
-
-def _start_registrar(port: int):
-    return lifeline.launch(subprocess.Popen, [sys.executable, "-c", _REGISTER_TABLES, str(port), "150"],
-                           env=child_env(None), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True, preexec_fn=lifeline.die_with_parent())
 
 
 def _task_path(task) -> str | None:

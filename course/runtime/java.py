@@ -1,6 +1,7 @@
 """Finding Java before Spark does, so a missing JDK is one readable paragraph."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -32,6 +33,16 @@ def java_executable() -> str | None:
 
 def java_version(java: str) -> int | None:
     """Major version of a java binary (17, 21, …), None when it does not run."""
+    try:
+        stamp = os.stat(java).st_mtime_ns
+    except OSError:
+        return None
+    return _java_version(java, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _java_version(java: str, stamp: int) -> int | None:
+    # `java -version` starts a JVM (~0.1 s): once per binary and process is enough.
     try:
         out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):

@@ -48,7 +48,7 @@ def on_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 
 
-def _prepare(session, register: bool):
+def _prepare(session):
     """What every kit-made session gets: the overwrite fix and the tables on disk."""
     from course.runtime import catalog, delta
 
@@ -57,8 +57,7 @@ def _prepare(session, register: bool):
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     warehouse = paths.warehouse_dir()
     catalog.install_overwrite_fix(warehouse)
-    if register:
-        catalog.register_tables(session, warehouse, delta.storage().format == "delta")
+    catalog.register_tables(session, warehouse, delta.storage().format == "delta")
     return session
 
 
@@ -66,9 +65,9 @@ def _connect(url: str):
     from pyspark.sql import SparkSession
 
     session = SparkSession.builder.remote(url).getOrCreate()
-    # The runner registers tables when it starts the job cluster; a learner who
-    # points SPARK_REMOTE at a server by hand gets them registered here.
-    return _prepare(session, register=not os.environ.get("DAY7_TABLES_REGISTERED"))
+    # A new job cluster's catalog is empty: the first session registers the tables on
+    # disk; later ones find them known (the catalog is shared by the server's sessions).
+    return _prepare(session)
 
 
 def _local():
@@ -90,7 +89,7 @@ def _local():
     delta.announce()
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
-    return _prepare(session, register=True)
+    return _prepare(session)
 
 
 def get_spark():
