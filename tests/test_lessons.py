@@ -17,7 +17,7 @@ from course.jobs.store import History
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 LESSONS = ["00_start_here", "01_jobs_vs_notebooks", "02_parameters_and_widgets",
-           "03_multi_task_workflows", "05_error_handling"]
+           "03_multi_task_workflows", "04_scheduling_and_triggers", "05_error_handling"]
 IDIOM = ("# On Databricks, dbutils and spark already exist; elsewhere the Day 7 kit stands in for them.\n"
          "try:\n    dbutils\nexcept NameError:\n    from course.runtime import dbutils, spark, display")
 
@@ -64,7 +64,7 @@ def lesson_runs(tmp_path_factory):
 
     pool = ThreadPoolExecutor(max_workers=2)
     slowest_first = ["05_error_handling", "03_multi_task_workflows", "02_parameters_and_widgets",
-                     "01_jobs_vs_notebooks", "00_start_here"]
+                     "04_scheduling_and_triggers", "01_jobs_vs_notebooks", "00_start_here"]
     futures = {lesson: pool.submit(_nbval, lesson, tmp_path_factory.mktemp(f"home-{lesson}"))
                for lesson in slowest_first}
     yield futures

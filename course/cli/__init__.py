@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ["run", "repair", "runs", "deploy", "data", "exercises", "doctor"]
+COMMANDS = ["run", "repair", "runs", "schedule", "deploy", "data", "exercises", "doctor"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -12,8 +12,8 @@ Choices where Databricks does not say (also in the README):
 * ``year``/``month``/``day``/``hour``/``minute``/``second`` are plain numbers
   (``7``, not ``07``); ``iso_datetime`` is ``YYYY-MM-DDTHH:MM:SS``; all UTC.
 * ``{{job.trigger.type}}`` is the trigger type lower-cased (``periodic``, ``one_time``,
-  ``file_arrival`` …); ``{{job.trigger.time.*}}`` falls back to the start time when
-  the run loop gives no trigger time; ``{{job.trigger.file_arrival.location}}`` is
+  ``file_arrival`` …); ``{{job.trigger.time.*}}`` is when the trigger fired (the start
+  time of a run started by hand); ``{{job.trigger.file_arrival.location}}`` is
   empty unless a file arrival started the run.
 * ``{{tasks.<key>.result_state}}`` is lower-case (``success``, ``failed`` …) as on Databricks.
 * Non-string task values are rendered as JSON (``true``, ``3``, ``{"a": 1}``).
