@@ -1,8 +1,6 @@
 #!/usr/bin/env python3
 """Run the Day 7 job: `python runner.py --help` lists what it can do."""
-import sys
-
-from course.cli import main
+from course.cli import main_and_exit
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main_and_exit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Subcommand modules, in the order `--help` lists them.
@@ -41,6 +42,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C before a run started (e.g. while loading modules)
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def main_and_exit() -> None:
+    """The command's process entry point: `main()`, then exit at once.
+
+    By then every kernel, JVM and thread the command started has been stopped and
+    the history is committed; what is left is Python tearing down some 2,000
+    modules (pandas, pyarrow, zmq, the SDK), about 0.5 s that nobody waits for.
+    Standard streams are flushed first."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe (`runner.py runs | head`) is not an error
+    os._exit(code)
 
 
 def _main(argv: list[str] | None) -> int:

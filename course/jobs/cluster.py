@@ -12,9 +12,11 @@ kills it (PR_SET_PDEATHSIG) if the runner dies without cleaning up (SIGKILL).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,6 +55,7 @@ class LocalCluster:
         self.process: subprocess.Popen | None = None
         self.started_at: float | None = None
         self.class_cache = None  # classcache.ClassCache while this JVM uses or builds one
+        self.local_dir: str | None = None  # Spark's scratch space, removed by stop()
 
     @property
     def url(self) -> str:
@@ -67,16 +70,19 @@ class LocalCluster:
         spark_home = Path(pyspark.__file__).parent
         conf = base_conf(self.cores)
         conf.update(self.spark_conf)
+        if self.local_dir:
+            conf.setdefault("spark.local.dir", self.local_dir)
         conf["spark.connect.grpc.binding.address"] = "127.0.0.1"
         conf["spark.connect.grpc.binding.port"] = str(self.port)
         memory = conf.pop("spark.driver.memory", "2g")
+        # No hsperfdata file: nothing here reads it, and a killed JVM would leave it behind.
+        options = [conf.get("spark.driver.extraJavaOptions", ""), "-XX:-UsePerfData"]
         if self.class_cache is not None:
             from course.runtime.spark import CONF_DIR
 
-            options = [conf.get("spark.driver.extraJavaOptions", ""),
-                       f"-Dlog4j2.configurationFile=file:{CONF_DIR / 'log4j2.properties'}",
-                       *self.class_cache.java_options()]
-            conf["spark.driver.extraJavaOptions"] = " ".join(o for o in options if o)
+            options += [f"-Dlog4j2.configurationFile=file:{CONF_DIR / 'log4j2.properties'}",
+                        *self.class_cache.java_options()]
+        conf["spark.driver.extraJavaOptions"] = " ".join(o for o in options if o)
         cmd = [str(spark_home / "bin" / "spark-submit"), "--master", f"local[{self.cores}]",
                "--name", self.name, "--driver-memory", memory,
                "--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
@@ -94,6 +100,7 @@ class LocalCluster:
 
         spark_home = Path(pyspark.__file__).parent
         self.class_cache = classcache.for_jvm(require_java(), spark_home)
+        self.local_dir = tempfile.mkdtemp(prefix=f"day7-{self.name}-")
         conf_dir = self.class_cache.conf_dir if self.class_cache else CONF_DIR
         env = dict(os.environ, SPARK_HOME=str(spark_home), SPARK_CONF_DIR=str(conf_dir))
         env.pop("SPARK_REMOTE", None)
@@ -123,13 +130,17 @@ class LocalCluster:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, timeout: float = 15) -> None:
-        """SIGTERM (Spark shuts down cleanly), SIGKILL if it takes too long."""
+        """Stop the server: at once (SIGKILL) when nothing needs a clean JVM exit, as every
+        table write has committed by then; SIGTERM and a wait while it writes the class
+        archive. Either way its scratch folder goes."""
         if self.process is None:
             return
         if self.process.poll() is None:
-            self.process.terminate()
             if self.class_cache is not None and self.class_cache.building:
+                self.process.terminate()
                 timeout = max(timeout, 90)  # writing the class archive takes a few seconds, once
+            else:
+                self.process.kill()
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -137,6 +148,9 @@ class LocalCluster:
                 self.process.wait(5)
         if self.class_cache is not None:
             self.class_cache.finished(self.process.returncode)
+        if self.local_dir:
+            shutil.rmtree(self.local_dir, ignore_errors=True)
+            self.local_dir = None
 
     def __enter__(self):
         self.start()
