@@ -1,0 +1,268 @@
+"""Quartz cron schedules: their next fire times and a reading in words.
+
+Quartz cron (``next_fire_times``): croniter does the field arithmetic; this module
+translates Quartz to it (day-of-week 1–7 = SUN–SAT becomes 0–6, ``?`` becomes
+``*``) and computes what croniter lacks or spells differently itself: the year
+field, ``LW``, ``L-n`` and ``nW`` (resolved to one day per month, then croniter
+finds the times of day). Choices, after the Quartz and Databricks docs on daylight
+saving time ("a job may be skipped or appear not to fire for an hour or two"):
+
+* a wall-clock time that does not exist (spring forward) does not fire that day;
+* a wall-clock time that happens twice (fall back) fires once, the first time;
+* fire times are at least 10 s apart (Databricks' minimum between scheduled runs).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterator
+
+__all__ = ["TriggerError", "next_fire_times", "describe_schedule", "zone", "MIN_SECONDS_BETWEEN_RUNS"]
+
+MIN_SECONDS_BETWEEN_RUNS = 10
+_MAX_YEAR = 2099          # Quartz's last year
+_UTC = timezone.utc
+
+
+class TriggerError(ValueError):
+    """A schedule or trigger that cannot be used: the message names the field and the problem."""
+
+
+# ---------------------------------------------------------------- Quartz cron
+
+_DAYS = "SUN MON TUE WED THU FRI SAT".split()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    expr: str                                   # croniter: sec min hour dom month dow
+    years: frozenset[int] | None = None         # None: any year
+    day_rule: Callable[[int, int], int | None] | None = None  # (year, month) -> day, for LW, L-n, nW
+
+
+def _quartz_day(text: str) -> int:
+    return _DAYS.index(text.upper()) + 1 if text.upper() in _DAYS else int(text)
+
+
+def _dow_items(text: str) -> str:
+    """Quartz day-of-week (1–7 = SUN–SAT) as croniter's (0–6 = SUN–SAT)."""
+    up = text.upper()
+    if up == "?" or up == "*":
+        return "*"
+    if up == "L":                               # 'L' alone is the last day of the week: Saturday
+        return "6"
+    m = re.fullmatch(r"(\w+?)(L|#([1-5]))", up)
+    if m and ("," not in up):
+        day = _quartz_day(m.group(1)) - 1
+        return f"L{day}" if m.group(2) == "L" else f"{day}#{m.group(3)}"
+    if "L" in up or "#" in up:
+        raise TriggerError(f"day-of-week {text!r}: 'L' and '#' must stand alone, not in a list (as in Quartz)")
+    days: set[int] = set()
+    for item in up.split(","):
+        base, _, step = item.partition("/")
+        if base == "*":
+            first, last = 1, 7
+        else:
+            a, dash, b = base.partition("-")
+            first = _quartz_day(a)
+            last = _quartz_day(b) if dash else (7 if step else first)
+        span = (last - first) % 7                # FRI-MON wraps round the week, as in Quartz
+        days.update((first - 1 + k) % 7 + 1 for k in range(0, span + 1, int(step or 1)))
+    return ",".join(str(d - 1) for d in sorted(days))
+
+
+def _years(text: str) -> frozenset[int] | None:
+    if text == "*":
+        return None
+    years: set[int] = set()
+    for item in text.split(","):
+        base, _, step = item.partition("/")
+        a, dash, b = base.partition("-")
+        first = 1970 if a == "*" else int(a)
+        last = int(b) if dash else (_MAX_YEAR if step or a == "*" else first)
+        years.update(range(first, last + 1, int(step or 1)))
+    return frozenset(years)
+
+
+def _last_day(year: int, month: int) -> int:
+    nxt = datetime(year + month // 12, month % 12 + 1, 1)
+    return (nxt - timedelta(days=1)).day
+
+
+def _weekday_near(year: int, month: int, day: int) -> int | None:
+    """Quartz 'nW': the weekday nearest day n, never leaving the month."""
+    last = _last_day(year, month)
+    if day > last:
+        return None
+    wd = datetime(year, month, day).weekday()  # MON=0 … SUN=6
+    if wd == 5:
+        return day - 1 if day > 1 else day + 2
+    if wd == 6:
+        return day + 1 if day < last else day - 2
+    return day
+
+
+def _day_rule(text: str):
+    up = text.upper()
+    if up == "LW":
+        return lambda y, m: _weekday_near(y, m, _last_day(y, m))
+    if m := re.fullmatch(r"L-(\d+)", up):
+        back = int(m.group(1))
+        return lambda y, mo: _last_day(y, mo) - back if _last_day(y, mo) - back >= 1 else None
+    if m := re.fullmatch(r"(\d+)W", up):
+        n = int(m.group(1))
+        return lambda y, mo: _weekday_near(y, mo, n)
+    return None
+
+
+def _plan(expr: str) -> _Plan:
+    from course.jobs.spec import validate_quartz_cron
+
+    try:
+        validate_quartz_cron(expr)
+    except ValueError as exc:
+        raise TriggerError(str(exc)) from None
+    parts = str(expr).split()
+    sec, minute, hour, dom, month, dow = parts[:6]
+    years = _years(parts[6]) if len(parts) == 7 else None
+    rule = None
+    if re.search(r"L.|W", dom.upper()):
+        if "," in dom:
+            raise TriggerError(f"day-of-month {dom!r}: 'L' and 'W' must stand alone, not in a list (as in Quartz)")
+        rule, dom = _day_rule(dom), "*"
+    croniter_expr = " ".join([sec, minute, hour, "*" if dom == "?" else dom, month, _dow_items(dow)])
+    return _Plan(croniter_expr, years, rule)
+
+
+def _croniter(expr: str, start: datetime):
+    from croniter import croniter
+
+    try:
+        return croniter(expr, start, second_at_beginning=True)
+    except (ValueError, KeyError) as exc:  # the shape was checked: croniter lacks a feature
+        raise TriggerError(f"cannot compute fire times for {expr!r} (as croniter: {exc})") from None
+
+
+def _next_naive(it) -> datetime | None:
+    from croniter import CroniterBadDateError
+
+    try:
+        return it.get_next(datetime)
+    except CroniterBadDateError:  # e.g. 30 February: never
+        return None
+
+
+def _naive_times(plan: _Plan, start: datetime) -> Iterator[datetime]:
+    """Wall-clock fire times strictly after `start` (naive), in order."""
+    if plan.day_rule is None:
+        it = _croniter(plan.expr, start)
+        while (t := _next_naive(it)) is not None and t.year <= _MAX_YEAR:
+            if plan.years is not None and t.year not in plan.years:
+                later = [y for y in plan.years if y > t.year]
+                if not later:
+                    return
+                it = _croniter(plan.expr, datetime(min(later), 1, 1) - timedelta(seconds=1))
+                continue
+            yield t
+        return
+    year, month = start.year, start.month
+    while year <= _MAX_YEAR:
+        day = plan.day_rule(year, month) if plan.years is None or year in plan.years else None
+        if day is not None:
+            midnight = datetime(year, month, day)
+            it = _croniter(plan.expr, max(start, midnight - timedelta(seconds=1)))
+            while (t := _next_naive(it)) is not None and t.date() == midnight.date():
+                yield t
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def zone(timezone_id: str | None):
+    """The IANA zone for a `timezone_id` (Java zone ids are IANA names; default UTC)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(timezone_id or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TriggerError(f"unknown time zone {timezone_id!r} (an IANA name such as Europe/Amsterdam, "
+                           "America/New_York or UTC)") from None
+
+
+def next_fire_times(expr: str, timezone_id: str | None, after: datetime, count: int) -> list[datetime]:
+    """The next `count` fire times of a Quartz cron expression strictly after `after`.
+
+    Aware datetimes in the zone; fewer than `count` when the expression stops firing
+    (a year list that ends, 30 February). Raises TriggerError for a bad expression or zone.
+    """
+    if after.tzinfo is None:
+        raise ValueError("after must be a timezone-aware datetime")
+    tz, plan = zone(timezone_id), _plan(expr)
+    after_utc, out = after.astimezone(_UTC), []
+    start = after.astimezone(tz).replace(tzinfo=None)
+    last_utc = None
+    for naive in _naive_times(plan, start):
+        local = naive.replace(tzinfo=tz)       # fold=0: the first of two equal wall times
+        utc = local.astimezone(_UTC)
+        if utc.astimezone(tz).replace(tzinfo=None) != naive:
+            continue                            # in a spring-forward gap: this time does not exist
+        if utc <= after_utc or (last_utc and (utc - last_utc).total_seconds() < MIN_SECONDS_BETWEEN_RUNS):
+            continue
+        out.append(local)
+        last_utc = utc
+        if len(out) >= count:
+            break
+    return out
+
+
+_SPECIAL_WORDS = [
+    (r"^L$", "dom", "the last day of the month"),
+    (r"^LW$", "dom", "the last weekday of the month"),
+    (r"^L-(\d+)$", "dom", "{0} day(s) before the last day of the month"),
+    (r"^(\d+)W$", "dom", "the weekday nearest day {0}"),
+    (r"^L$", "dow", "SAT, the last day of the week"),
+    (r"^(\w+?)L$", "dow", "the last {0} of the month"),
+    (r"^(\w+)#([1-5])$", "dow", "the {1} {0} of the month"),
+]
+
+
+_ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth", "5": "fifth"}
+
+
+def describe_schedule(expr: str) -> str:
+    """A reading of a Quartz expression: course.practical's for common shapes, else field by field."""
+    from course.practical import describe_cron
+
+    parts = expr.split()
+    said = describe_cron(expr)
+    if said != "a Quartz schedule":
+        special = _special_words(parts[5], "dow") if len(parts) > 5 else None
+        if special is None and len(parts) > 5 and re.search(r"\d", parts[5]):
+            special = "1=SUN … 7=SAT"
+        return said + (f" ({special})" if special else "")
+    if len(parts) == 6 and parts[0] == "0" and parts[1].isdigit() and parts[2:5] == ["*", "*", "*"] \
+            and parts[5] == "?":
+        return f"every hour at minute {int(parts[1])}"
+    names = ["second", "minute", "hour", "day-of-month", "month", "day-of-week", "year"]
+    words = []
+    for name, text in zip(names, parts):
+        if text in ("*", "?") or (name == "second" and text == "0"):
+            continue
+        kind = "dom" if name == "day-of-month" else "dow" if name == "day-of-week" else None
+        special = _special_words(text, kind)
+        words.append(f"{name} {special or text}" + (" (1=SUN … 7=SAT)" if kind == "dow" and not special else ""))
+    return ", ".join(words) or "every second"
+
+
+def _special_words(text: str, kind: str | None) -> str | None:
+    """'6L' -> 'the last FRI of the month', 'LW' -> 'the last weekday of the month', …"""
+    for pattern, where, template in _SPECIAL_WORDS:
+        m = re.match(pattern, text.upper())
+        if m and where == kind:
+            try:
+                args = [_DAYS[_quartz_day(g) - 1] if where == "dow" and i == 0
+                        else _ORDINALS.get(g, g) if where == "dow" else g
+                        for i, g in enumerate(m.groups())]
+            except (ValueError, IndexError):
+                return None
+            return template.format(*args)
+    return None
