@@ -49,6 +49,11 @@ def test_the_archive_name_changes_with_java_or_spark(tmp_path, fake_install):
     Path(java).write_text("#!/bin/sh\n# upgraded\n")
     os.utime(java, None)
     assert ClassCache(tmp_path / "cache", java, spark_home).archive not in (first, after_jar)
+    other_venv = tmp_path / "other-venv" / "pyspark"
+    other_venv.parent.mkdir()
+    spark_home.rename(other_venv)
+    assert ClassCache(tmp_path / "cache", java, other_venv).archive.name.split("-")[-1] not in {
+        p.name.split("-")[-1] for p in (first, after_jar)}
 
 
 def test_one_jvm_builds_the_archive_others_run_without_then_all_use_it(tmp_path, fake_install):

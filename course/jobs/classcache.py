@@ -36,10 +36,11 @@ def cache_root() -> Path | None:
 
 
 def _install_key(java: str, spark_home: Path) -> str:
-    """Changes whenever the JVM or Spark's jars do (either makes an archive useless)."""
+    """Changes whenever the JVM, Spark's jars or their folder do: an archive records the
+    class path it was built with, and a JVM with another one cannot map it."""
     digest = hashlib.sha1()
     java_real = Path(java).resolve()
-    digest.update(f"{java_real}:{java_real.stat().st_mtime_ns}".encode())
+    digest.update(f"{java_real}:{java_real.stat().st_mtime_ns}:{spark_home.resolve()}".encode())
     for jar in sorted((spark_home / "jars").glob("*.jar")):
         digest.update(f"{jar.name}:{jar.stat().st_size}".encode())
     return digest.hexdigest()[:16]
