@@ -81,6 +81,19 @@ def test_a_jvm_killed_while_building_leaves_no_archive_and_frees_the_lock(tmp_pa
     assert ClassCache(tmp_path, java, spark_home).java_options()[0].startswith("-XX:ArchiveClassesAtExit=")
 
 
+def test_building_prunes_archives_unused_for_two_weeks(tmp_path, fake_install):
+    java, spark_home = fake_install
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    gone, recent = cache / "spark-connect-0000000000000000.jsa", cache / "spark-connect-1111111111111111.jsa"
+    for path in (gone, recent):
+        path.write_bytes(b"old install")
+    old = time.time() - (classcache.UNUSED_DAYS + 1) * 86400
+    os.utime(gone, (old, old))
+    ClassCache(cache, java, spark_home).java_options()
+    assert not gone.exists() and recent.exists()
+
+
 def test_a_stale_build_lock_is_taken_over(tmp_path, fake_install):
     java, spark_home = fake_install
     first = ClassCache(tmp_path, java, spark_home)

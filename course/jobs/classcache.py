@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 BUILD_LOCK_STALE_S = 600  # a build lock older than this was left by a killed process
+UNUSED_DAYS = 14          # an archive no JVM mapped for this long belongs to a gone install
 
 
 def cache_root() -> Path | None:
@@ -62,8 +63,14 @@ class ClassCache:
         self.root.mkdir(parents=True, exist_ok=True)
         self.conf_dir.mkdir(exist_ok=True)
         if self.archive.exists():
+            try:
+                os.utime(self.archive)  # "last used", for pruning
+            except OSError:
+                pass
             return [f"-XX:SharedArchiveFile={self.archive}"]
         self.building = self._take_lock()
+        if self.building:
+            self._prune()
         return [f"-XX:ArchiveClassesAtExit={self._partial}"] if self.building else []
 
     def finished(self, exit_code: int | None) -> None:
@@ -78,6 +85,16 @@ class ClassCache:
             self._partial.unlink(missing_ok=True)
             self._lock.unlink(missing_ok=True)
             self.building = False
+
+    def _prune(self) -> None:
+        """Drop archives of other installs (old venvs, old Java) unused for UNUSED_DAYS."""
+        cutoff = time.time() - UNUSED_DAYS * 86400
+        for other in self.root.glob("*.jsa"):
+            try:
+                if other != self.archive and other.stat().st_mtime < cutoff:
+                    other.unlink()
+            except OSError:
+                pass
 
     def _take_lock(self) -> bool:
         try:

@@ -656,7 +656,10 @@ class LocalRunner:
         self._closing = True
         for pool in self._pools.values():
             pool.close()
-        for cluster in self._clusters.values():
+        for key, cluster in self._clusters.items():
+            if cluster.class_cache is not None and cluster.class_cache.building and cluster.running:
+                self._note(f"job cluster {key}: saving its class archive so that later clusters start "
+                           "faster (once per machine, a few seconds)")
             cluster.stop()
 
 
