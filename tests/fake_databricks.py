@@ -87,6 +87,17 @@ class ApiError(Exception):
         self.status, self.error_code, self.message = status, error_code, message
 
 
+def _by_id(table: dict, raw_id: Any, what: str):
+    """A job or run by the id a request gave, or the API's INVALID_PARAMETER_VALUE."""
+    try:
+        found = table.get(int(raw_id))
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise _bad(f"{what} {raw_id} does not exist.")
+    return found
+
+
 def _bad(message: str) -> ApiError:
     return ApiError(400, "INVALID_PARAMETER_VALUE", message)
 
@@ -446,13 +457,7 @@ class FakeDatabricks:
         return json.loads(json.dumps(s))
 
     def _job(self, job_id: Any) -> dict:
-        try:
-            job = self.jobs.get(int(job_id))
-        except (TypeError, ValueError):
-            job = None
-        if job is None:
-            raise _bad(f"Job {job_id} does not exist.")
-        return job
+        return _by_id(self.jobs, job_id, "Job")
 
     def _jobs_create(self, args: dict) -> dict:
         settings = {k: v for k, v in args.items() if k != "access_control_list"}
@@ -539,13 +544,7 @@ class FakeDatabricks:
         return {"run_id": run.run_id, "number_in_job": number}
 
     def _run(self, run_id: Any) -> JobRun:
-        try:
-            run = self.runs.get(int(run_id))
-        except (TypeError, ValueError):
-            run = None
-        if run is None:
-            raise _bad(f"Run {run_id} does not exist.")
-        return run
+        return _by_id(self.runs, run_id, "Run")
 
     # ------------------------------------------------------------ runs: simulation
 

@@ -109,6 +109,15 @@ class Kernel:
                 pass
 
 
+async def _execute(client, code: str) -> str | None:
+    """Run warm-up code in a kernel; the error in one line, or None."""
+    reply = await client.execute_interactive(code, timeout=120, store_history=False, output_hook=lambda msg: None)
+    content = reply["content"]
+    if content["status"] != "ok":
+        return f"kernel warm-up failed: {content.get('ename')}: {content.get('evalue')}"
+    return None
+
+
 def _run(coro):
     return asyncio.run(coro)
 
@@ -144,19 +153,17 @@ class KernelPool:
 
         `after_gate`: launch them only once the gate is open, so that they do not
         compete for the CPU with the job cluster's start."""
-        with self._lock:
-            if self._closed:
-                return
-            count = count if count is not None else self.size
-            self._pending += count
-        self._spawn(count, after_gate)
+        self._start(lambda: count if count is not None else self.size, after_gate)
 
     def top_up(self, wanted: int, *, after_gate: bool = False) -> None:
         """Start kernels until `wanted` are ready or starting (none when enough are)."""
-        with self._lock:
+        self._start(lambda: max(0, wanted - (self._ready.qsize() + self._pending)), after_gate)
+
+    def _start(self, how_many, after_gate: bool) -> None:
+        with self._lock:  # counted and reserved at once, so concurrent callers never overshoot
             if self._closed:
                 return
-            count = max(0, wanted - (self._ready.qsize() + self._pending))
+            count = how_many()
             self._pending += count
         self._spawn(count, after_gate)
 
@@ -199,15 +206,10 @@ class KernelPool:
         try:
             await client.wait_for_ready(timeout=60)
             preload, connect = self.warmup
-            for step, code in enumerate((preload, connect)):
-                if step == 1 and self.ready_gate is not None:
-                    await asyncio.get_running_loop().run_in_executor(None, self.ready_gate.wait)
-                reply = await client.execute_interactive(code, timeout=120, store_history=False,
-                                                         output_hook=lambda msg: None)
-                if reply["content"]["status"] != "ok":
-                    content = reply["content"]
-                    return f"kernel warm-up failed: {content.get('ename')}: {content.get('evalue')}"
-            return None
+            error = await _execute(client, preload)
+            if error is None and self.ready_gate is not None:
+                await asyncio.get_running_loop().run_in_executor(None, self.ready_gate.wait)
+            return error or await _execute(client, connect)
         finally:
             client.stop_channels()
 

@@ -84,6 +84,7 @@ class LocalRunner:
 
     def run(self) -> int:
         """Start a new run of the job; returns its run_id once it has ended."""
+        self._notifier = self._make_notifier()  # a bad notification setting: nothing written yet
         self._note_orphans()
         job_id = self.history.ensure_job(self.settings.name or self.loaded.key, self.settings.as_dict())
         scope_keys = self._layer_scope()
@@ -92,7 +93,6 @@ class LocalRunner:
             raw = params.job_parameter_values(self.settings, self.options.overrides)
         except params.ParamError as exc:
             raise RunError(str(exc)) from None
-        self._notifier = self._make_notifier()
         run_name = self.settings.name or self.loaded.key
         if self.options.layers:
             run_name += f" (--layer {' '.join(self.options.layers)})"
@@ -126,6 +126,7 @@ class LocalRunner:
     def repair(self, run_id: int, rerun_tasks: list[str] | None = None, rerun_dependents: bool = False,
                overrides: dict[str, str] | None = None) -> int:
         """Re-run failed tasks (or `rerun_tasks`) inside run `run_id`, with the current job definition."""
+        self._notifier = self._make_notifier()
         self._note_orphans()
         record = self.history.run_record(run_id)
         if not record.terminal:
@@ -151,7 +152,6 @@ class LocalRunner:
             job_params = params.resolve_job_parameters(self.settings, merged, ctx)
         except params.ParamError as exc:
             raise RunError(str(exc)) from None
-        self._notifier = self._make_notifier()
         repair_id = self.history.create_repair(run_id, sorted(selected), job_params,
                                                latest_repair_id=record.latest_repair_id)
         values = self.history.task_values(run_id)
