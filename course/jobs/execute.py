@@ -194,10 +194,9 @@ def run_condition(op, left: str, right: str) -> Outcome:
     from course.jobs import conditions
 
     try:
-        result = conditions.evaluate_condition(op, left, right)
+        outcome = conditions.outcome(op, left, right)
     except ValueError as exc:
         return Outcome("FAILED", str(exc))
-    outcome = "true" if result else "false"
     return Outcome("SUCCESS", exit_value=outcome, condition_outcome=outcome)
 
 

@@ -101,7 +101,7 @@ class LocalRunner:
         # References like {{job.run_id}} in parameter defaults need the run to exist.
         ctx = params.RefContext(job_id=job_id, job_name=self.settings.name, run_id=run_id,
                                 start_time_ms=record.start_time, trigger_type=self.options.trigger,
-                                trigger_time_ms=self._trigger_time(record.start_time),
+                                trigger_time_ms=self.options.trigger_time_ms,
                                 file_arrival_location=self.options.file_arrival_location)
         try:
             job_params = params.resolve_job_parameters(self.settings, self.options.overrides, ctx)
@@ -182,10 +182,6 @@ class LocalRunner:
     def _note(self, text: str) -> None:
         if self.options.on_note:
             self.options.on_note(text)
-
-    def _trigger_time(self, start_time_ms: int) -> int:
-        t = self.options.trigger_time_ms
-        return t if t is not None else start_time_ms
 
     def _make_notifier(self):
         from course.jobs import notify
@@ -558,7 +554,7 @@ class LocalRunner:
         return params.RefContext(
             job_id=self._job_id, job_name=self.settings.name, run_id=scope.run_id,
             repair_count=scope.repair_count, start_time_ms=scope.start_time_ms,
-            trigger_type=self.options.trigger, trigger_time_ms=self._trigger_time(scope.start_time_ms),
+            trigger_type=self.options.trigger, trigger_time_ms=self.options.trigger_time_ms,
             file_arrival_location=self.options.file_arrival_location,
             job_parameters=scope.job_parameters, task_key=task.task_key, task_run_id=tr,
             execution_count=number + 1, notebook_path=_task_path(task), tasks=tasks,

@@ -818,11 +818,11 @@ class History:
 
     def task_values(self, run_id: int) -> dict[str, dict[str, Any]]:
         """Task values per task_key, from the latest successful attempt of each task of the run."""
-        rows = self._db().execute(
+        rows = self._query(
             """SELECT t.task_key, v.key, v.value FROM task_values v JOIN task_runs t USING (task_run_id)
                WHERE t.task_run_id IN (SELECT MAX(task_run_id) FROM task_runs
                                        WHERE run_id = ? AND result_state = 'SUCCESS' GROUP BY task_key)
-               ORDER BY t.task_key, v.key""", (run_id,)).fetchall()
+               ORDER BY t.task_key, v.key""", (run_id,))
         out: dict[str, dict[str, Any]] = {}
         for r in rows:
             out.setdefault(r["task_key"], {})[r["key"]] = json.loads(r["value"])
