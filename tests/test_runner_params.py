@@ -25,7 +25,18 @@ def test_dynamic_references_as_the_notebook_sees_them(params_run):
     assert widgets["repair_count"] == "0"
     assert widgets["execution_count"] == "1"
     assert widgets["task_name"] == "echo"
+    assert widgets["trigger"] == "one_time"
     assert widgets["literal"] == "{{not_a_namespace.x}}"  # unknown namespace: left as text
+
+
+def test_a_repair_keeps_the_trigger_of_the_run_it_repairs():
+    from runner_fixtures import repair_job
+
+    first = run_job("params", trigger="PERIODIC")
+    assert first.values("echo")["widgets"]["trigger"] == "periodic"
+    repaired = repair_job("params", first.run_id, rerun_tasks=["echo"])  # a repair by hand: ONE_TIME options
+    echo = attempts(repaired.run)["echo"][-1]
+    assert repaired.history.task_run_values(echo.run_id)["widgets"]["trigger"] == "periodic"
 
 
 def test_job_parameter_beats_base_parameter(params_run):

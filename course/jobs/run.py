@@ -79,6 +79,7 @@ class LocalRunner:
         self._pools: dict[tuple, Any] = {}
         self._closing = False
         self._notifier = None         # notify.Notifier, made per run or repair
+        self._trigger = self.options.trigger  # a repair keeps the trigger of the run it repairs
 
     # ------------------------------------------------------------ public API
 
@@ -148,6 +149,7 @@ class LocalRunner:
         ctx = params.RefContext(job_id=record.job_id, job_name=self.settings.name, run_id=run_id,
                                 repair_count=record.repair_count + 1,
                                 start_time_ms=record.start_time, trigger_type=record.trigger)
+        self._trigger = record.trigger
         try:
             job_params = params.resolve_job_parameters(self.settings, merged, ctx)
         except params.ParamError as exc:
@@ -554,7 +556,7 @@ class LocalRunner:
         return params.RefContext(
             job_id=self._job_id, job_name=self.settings.name, run_id=scope.run_id,
             repair_count=scope.repair_count, start_time_ms=scope.start_time_ms,
-            trigger_type=self.options.trigger, trigger_time_ms=self.options.trigger_time_ms,
+            trigger_type=self._trigger, trigger_time_ms=self.options.trigger_time_ms,
             file_arrival_location=self.options.file_arrival_location,
             job_parameters=scope.job_parameters, task_key=task.task_key, task_run_id=tr,
             execution_count=number + 1, notebook_path=_task_path(task), tasks=tasks,
