@@ -520,3 +520,15 @@ def test_credentials_are_never_sent_without_starttls(hist, smtp):
     assert heard == notes and len(notes) == 1
     assert "STARTTLS extension not supported by server" in notes[0] and "saved to" in notes[0]
     assert inbox.messages == []
+
+
+def test_a_task_a_repair_fixed_is_not_listed_as_failed():
+    """attempt_number restarts at 0 in a repair: the latest task run is the one with the highest id."""
+    def task(run_id, attempt, result):
+        return jobs.RunTask(task_key="a", run_id=run_id, attempt_number=attempt,
+                            state=jobs.RunState(life_cycle_state=jobs.RunLifeCycleState.TERMINATED,
+                                                result_state=jobs.RunResultState(result)))
+    run = jobs.Run(run_id=1, tasks=[task(2, 0, "FAILED"), task(3, 1, "FAILED"), task(10, 0, "SUCCESS")])
+    assert notify.failed_tasks(run) == []
+    run.tasks.append(task(11, 0, "FAILED"))
+    assert [t.run_id for t in notify.failed_tasks(run)] == [11]

@@ -520,7 +520,8 @@ def failed_tasks(run: jobs.Run) -> list[jobs.RunTask]:
     latest: dict[str, jobs.RunTask] = {}
     for t in run.tasks or []:
         prev = latest.get(t.task_key)
-        if prev is None or (t.attempt_number or 0, t.run_id or 0) >= (prev.attempt_number or 0, prev.run_id or 0):
+        # Ids grow with every attempt and repair; attempt numbers restart in a repair.
+        if prev is None or (t.run_id or 0) >= (prev.run_id or 0):
             latest[t.task_key] = t
     return [t for t in latest.values() if outcome(t) == "failure"]
 
