@@ -37,6 +37,8 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from course.jobs.quickimport import skip_iri_format_checker
 from typing import Iterable
 
 from course import paths
@@ -57,6 +59,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Lines of outputs that only say something about the machine (the JVM launcher's notice).
 _NOISE = re.compile(r"^WARNING: Using incubator modules:.*\n?", re.MULTILINE)
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+# Before nbformat loads, here and in the pytest process that grades (-p course.grading,
+# loaded before nbval): jsonschema's slow IRI checker would cost ~1.2 s (see quickimport).
+skip_iri_format_checker()
+
 LANGUAGE_INFO = {"name": "python", "file_extension": ".py", "mimetype": "text/x-python",
                  "codemirror_mode": {"name": "ipython", "version": 3},
                  "nbconvert_exporter": "python", "pygments_lexer": "ipython3"}
@@ -428,6 +434,7 @@ def grade(notebook_paths: Iterable[str | os.PathLike], *, solutions_dir: Path | 
     grades: dict[str, NotebookGrade] = {}
     titles: dict[tuple[str, int], tuple[str, str]] = {}
     to_run: dict[str, tuple[str, Path]] = {}  # file in workdir -> (order key, path)
+    graded_references: set[str] = set()
     for raw in notebook_paths:
         path = Path(raw)
         key = path.name if path.name not in grades else f"{len(grades):02d}-{path.name}"
@@ -453,8 +460,8 @@ def grade(notebook_paths: Iterable[str | os.PathLike], *, solutions_dir: Path | 
         target = workdir / key
         target.write_text(to_text(graded), encoding="utf-8")
         to_run[key] = (f"{reference_name}-1-{len(to_run):03d}", target)
+        graded_references.add(reference_name)
 
-    graded_references = {order.split("-1-")[0] for order, _ in to_run.values()}
     last = max(graded_references, default="")
     setups = []
     for name in sorted(references):

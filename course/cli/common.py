@@ -92,7 +92,7 @@ def workspace_target(args) -> str | None:
 
     import yaml
 
-    from course.jobs.remote import DEFAULT_TARGET
+    from course.jobs.spec import DEFAULT_TARGET
     from course.paths import REPO_ROOT
 
     path = Path(args.job) if args.job else REPO_ROOT / "databricks.yml"

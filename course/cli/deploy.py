@@ -14,7 +14,7 @@ from course.cli.common import workspace_target
 
 
 def register(subparsers) -> None:
-    from course.jobs.remote import DEFAULT_TARGET
+    from course.jobs.spec import DEFAULT_TARGET
 
     p = subparsers.add_parser(
         "deploy", help="deploy the job and its notebooks to a Databricks workspace",

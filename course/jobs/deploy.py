@@ -34,7 +34,6 @@ What ``deploy`` does, in the Databricks CLI's terms (``databricks bundle deploy`
 from __future__ import annotations
 
 import base64
-import copy
 import dataclasses
 import os
 from dataclasses import dataclass, field
@@ -149,7 +148,7 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     user = me or PLACEHOLDER_USER
     mode = compute_mode(loaded)
     local_user = _local_user()
-    data = _walk_strings(copy.deepcopy(loaded.settings.as_dict()),
+    data = _walk_strings(loaded.settings.as_dict(),  # builds new containers: no copy needed
                          lambda s: _swap_user(s, local_user, user))
     settings = jobs.JobSettings.from_dict(data)
     files = _file_path(loaded, user)

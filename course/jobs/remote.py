@@ -8,12 +8,11 @@ from the host, the action and the server's message (the SDK's ``Config: …``
 debug tail is dropped and a configured token is masked, belt and braces).
 
 Deploying (bundle → Jobs API settings, uploads, create or reset) lives in
-:mod:`course.jobs.deploy`; its public names are re-exported here so callers can
-use one module::
+:mod:`course.jobs.deploy`::
 
-    from course.jobs import remote
+    from course.jobs import deploy, remote
     client = remote.workspace_client(profile=None)
-    result = remote.deploy(loaded, client=client)                  # DeployResult
+    result = deploy.deploy(loaded, client=client)                  # DeployResult
     run = remote.run_now(loaded, client=client, job_parameters={}, on_update=print)
     remote.run_result(run)                                         # "SUCCESS" / "FAILED" / …
 
@@ -44,8 +43,7 @@ if TYPE_CHECKING:
 
     from course.jobs.spec import LoadedJob
 
-__all__ = ["RemoteError", "FollowTimeout", "workspace_client", "deployed_settings", "deploy",
-           "Upload", "DeployResult", "run_now", "repair", "list_runs", "run_result",
+__all__ = ["RemoteError", "FollowTimeout", "workspace_client", "run_now", "repair", "list_runs", "run_result",
            "find_job", "deployed_name", "kit_tag", "current_user", "TAG_KEY", "TERMINAL_STATES"]
 
 TAG_KEY = "day7-kit"
@@ -57,7 +55,6 @@ UNSUCCESSFUL = frozenset({"FAILED", "TIMEDOUT", "CANCELED", "UPSTREAM_FAILED", "
 # connection and the credentials uses these shorter limits; the client handed
 # back uses the SDK's usual ones (long jobs, throttling).
 POLL_S = 5.0                 # following a run: seconds between get_run calls
-DEFAULT_TARGET = "dev"       # the bundle target a workspace gets unless told otherwise
 CONNECT_TIMEOUT_S = 5
 CONNECT_HTTP_TIMEOUT_S = 15
 RUNS_PAGE = 20               # jobs/runs/list page size (the API's default; its maximum is 25)
@@ -77,18 +74,6 @@ class FollowTimeout(RemoteError):
     def __init__(self, message: str, run: jobs.Run):
         super().__init__(message)
         self.run = run
-
-
-# ---------------------------------------------------------------- deploy names, lazily
-
-_DEPLOY_NAMES = ("deployed_settings", "deploy", "Upload", "DeployResult")
-
-
-def __getattr__(name: str) -> Any:  # course.jobs.deploy imports this module: no cycle at import
-    if name in _DEPLOY_NAMES:
-        from course.jobs import deploy as _deploy
-        return getattr(_deploy, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------- errors

@@ -51,6 +51,7 @@ __all__ = ["JobSpecError", "LoadedJob", "load_job", "list_jobs", "validate_quart
            "DEFAULT_JOB_KEY"]
 
 DEFAULT_JOB_KEY = "day7_medallion"
+DEFAULT_TARGET = "dev"       # the bundle target a workspace gets unless told otherwise
 
 NOTEBOOK_EXTS = (".ipynb", ".py", ".sql", ".scala", ".r")
 BUNDLE_KEYS = {"bundle", "include", "variables", "workspace", "targets", "environments",

@@ -11,7 +11,8 @@ File arrival (``FileArrivalWatcher``): polls a folder (``/Volumes/…`` and ``db
 mapped as notebooks map them) and fires when files appear that it has not seen.
 What it has seen is kept under ``<DAY7_HOME>/triggers/``, so a restart does not
 fire again for old files; the first ``start()`` only records what is there (building
-a watcher touches nothing, so `runner.py schedule` changes no state). Changes to
+a watcher records nothing, so `runner.py schedule` leaves no trigger state; like any
+path mapping it may create the kit's state folders). Changes to
 files already seen do not fire (Databricks triggers on new files); names starting
 with ``.`` are ignored (editors' and the kit's own temporary files).
 
@@ -232,7 +233,8 @@ class CronTrigger:
 
     def wait(self, clock, sleep, say: Say) -> Fire | None:
         now = _now(clock)
-        if self._last is not None:
+        if self._last is not None and (first := self.upcoming(self._last, 1)) and first[0] <= now:
+            # Counting is costly (up to 1000 fire times): only when at least one passed.
             missed = sum(1 for t in self.upcoming(self._last, 1000) if t <= now)
             if missed:
                 say(f"{missed if missed < 1000 else '1000+'} fire time(s) passed while the last run ran "
