@@ -130,3 +130,10 @@ def test_unknown_layer_and_missing_job_file_are_usage_errors(tmp_path):
     code, _, err = cli(["repair", "999", *job_args("cli")])
     assert code == 2 and "999" in err
     _nothing_ran()
+
+
+def test_data_help_and_unknown_options():
+    code, out, _ = cli(["data", "--help"])
+    assert code == 0 and "--rows" in out
+    code, _, err = cli(["runs", "--bogus"])
+    assert code == 2 and "unrecognized arguments: --bogus" in err

@@ -66,7 +66,13 @@ def _main(argv: list[str] | None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in {"-h", "--help"}):
         argv.insert(0, "run")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # `data` passes everything on to the generator's own parser; argparse's REMAINDER
+        # does not take a leading option (`data --help`), so it arrives here.
+        if getattr(args, "rest", None) is None:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.rest = extra + args.rest
     try:
         return args.handler(args)
     except UsageError as exc:
