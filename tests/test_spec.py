@@ -503,3 +503,22 @@ def test_valid_quartz_cron(expr):
 def test_invalid_quartz_cron(expr, message):
     with pytest.raises(ValueError, match=message):
         validate_quartz_cron(expr)
+
+
+def test_a_preferred_target_is_taken_when_the_bundle_or_an_include_has_it(tmp_path):
+    """What `--on databricks` and deploy use: `dev` when defined (even in an included file),
+    else the default target; an explicit target always wins."""
+    assert load_job(make(tmp_path), preferred_target="dev").target == "dev"
+    assert load_job(make(tmp_path), target="local", preferred_target="dev").target == "local"
+
+    def dev_in_include(d):
+        d["include"] = ["targets/*.yml"]
+        del d["targets"]["dev"]
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "none").mkdir()
+    path = make(tmp_path / "inc", dev_in_include,
+                {"targets/dev.yml": {"targets": {"dev": {"mode": "development"}}}})
+    assert load_job(path, preferred_target="dev").target == "dev"
+    assert load_job(path).target == "local"
+    assert load_job(make(tmp_path / "none", lambda d: d["targets"].pop("dev")),
+                    preferred_target="dev").target == "local"

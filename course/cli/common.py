@@ -33,13 +33,15 @@ def add_on_option(parser) -> None:
 def load(args):
     """The job named on the command line, validated; bad input → UsageError (exit 2)."""
     from course.jobs.params import ParamError, parse_overrides
-    from course.jobs.spec import JobSpecError, load_job
+    from course.jobs.spec import DEFAULT_TARGET, JobSpecError, load_job
 
     path = Path(args.job) if args.job else REPO_ROOT / "databricks.yml"
-    target = workspace_target(args) if getattr(args, "on", "local") == "databricks" else args.target
+    # For a workspace, `dev` when the bundle has it: its default target, `local`, is for this machine.
+    preferred = DEFAULT_TARGET if getattr(args, "on", "local") == "databricks" else None
     try:
         variables = parse_overrides(args.var) if args.var else None
-        return load_job(path, target=target, job_key=args.job_key, variables=variables)
+        return load_job(path, target=args.target, job_key=args.job_key, variables=variables,
+                        preferred_target=preferred)
     except (JobSpecError, ParamError) as exc:
         raise UsageError(str(exc)) from None
     except FileNotFoundError:
@@ -81,28 +83,3 @@ def show_finished(run, args) -> int:
     else:
         print(summary(run, Colors(sys.stdout.isatty())))
     return exit_code_for(run)
-
-
-def workspace_target(args) -> str | None:
-    """-t, else `dev` when the bundle defines it (the bundle's default target, `local`,
-    is for this machine), else the bundle's default target."""
-    if args.target:
-        return args.target
-    from pathlib import Path
-
-    import yaml
-
-    from course.jobs.spec import DEFAULT_TARGET
-    from course.paths import REPO_ROOT
-
-    path = Path(args.job) if args.job else REPO_ROOT / "databricks.yml"
-    if path.is_dir():
-        path = path / "databricks.yml"
-    if path.suffix.lower() not in (".yml", ".yaml"):
-        return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None  # load() reports it
-    targets = data.get("targets") if isinstance(data, dict) else None
-    return DEFAULT_TARGET if isinstance(targets, dict) and DEFAULT_TARGET in targets else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 from course.cli import EXIT_OK, UsageError
-from course.cli.common import workspace_target
 
 
 def register(subparsers) -> None:
@@ -32,7 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print the settings and uploads; send nothing, not even a login check")
     p.add_argument("--json", action="store_true", help="print the result as JSON (settings, uploads, job)")
-    p.set_defaults(handler=handle)
+    p.set_defaults(handler=handle, on="databricks")  # load() picks the workspace's target
 
 
 def handle(args) -> int:
@@ -41,7 +40,6 @@ def handle(args) -> int:
     from course.jobs.deploy import deploy
     from course.jobs.spec import JobSpecError
 
-    args.target = workspace_target(args)
     loaded = load(args)
     try:
         if args.dry_run:

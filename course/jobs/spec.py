@@ -296,7 +296,7 @@ def _load_bundle(path: Path, data: dict) -> _Bundle:
     return bundle
 
 
-def _select_target(bundle: _Bundle, target: str | None) -> tuple[str | None, dict]:
+def _select_target(bundle: _Bundle, target: str | None, preferred: str | None = None) -> tuple[str | None, dict]:
     targets = bundle.tree.get("targets") or {}
     for name, tgt in targets.items():
         if tgt is not None and not isinstance(tgt, dict):
@@ -310,6 +310,8 @@ def _select_target(bundle: _Bundle, target: str | None) -> tuple[str | None, dic
             raise JobSpecError(bundle.path, "targets",
                                f"unknown target '{target}' (targets: {_names(list(targets))})")
         return target, targets[target] or {}
+    if preferred is not None and preferred in targets:
+        return preferred, targets[preferred] or {}
     defaults = [n for n, t in targets.items() if (t or {}).get("default") is True]
     if len(defaults) > 1:
         raise JobSpecError(bundle.path, "targets",
@@ -847,9 +849,9 @@ def _open(path) -> tuple[Path, Any, str]:
     return path, data, kind
 
 
-def _bundle_jobs(path: Path, data: dict, target: str | None):
+def _bundle_jobs(path: Path, data: dict, target: str | None, preferred: str | None = None):
     bundle = _load_bundle(path, data)
-    tname, tgt = _select_target(bundle, target)
+    tname, tgt = _select_target(bundle, target, preferred)
     tree = _apply_target(bundle.tree, tgt)
     jobs_map = (tree.get("resources") or {}).get("jobs") or {}
     return bundle, tname, tgt, tree, jobs_map
@@ -865,18 +867,19 @@ def list_jobs(path, target: str | None = None) -> list[str]:
 
 
 def load_job(path, *, target: str | None = None, job_key: str | None = None,
-             variables: dict[str, Any] | None = None) -> LoadedJob:
+             variables: dict[str, Any] | None = None, preferred_target: str | None = None) -> LoadedJob:
     """Load, merge, substitute and validate one job; raise JobSpecError on any problem.
 
     ``path`` is a bundle YAML (or its directory), a ``databricks jobs get`` JSON
     or a bare JobSettings JSON. See the module docstring for the bundle rules.
     Job choice: ``job_key``; else the only job; else ``day7_medallion``; else an error.
-    Target choice: ``target``; else the one with ``default: true``; else none.
+    Target choice: ``target``; else ``preferred_target`` when the bundle (with its
+    includes) has it; else the one with ``default: true``; else none.
     """
     path, data, kind = _open(path)
     if kind != "bundle":
         return _load_json(path, data, kind, job_key)
-    bundle, tname, tgt, tree, jobs_map = _bundle_jobs(path, data, target)
+    bundle, tname, tgt, tree, jobs_map = _bundle_jobs(path, data, target, preferred_target)
     key = _pick_job(list(jobs_map), job_key, path)
     job_file = bundle.job_files.get(key, path)
     mode = tgt.get("mode")
