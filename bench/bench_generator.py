@@ -24,7 +24,7 @@ def _count(text: str) -> int:
 
 def _one(rows: int) -> dict:
     """Run inside the child: generate, measure, print JSON."""
-    from course import data
+    from course.teaching import data
 
     with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
         tracemalloc.start()

@@ -51,7 +51,7 @@ def cell_seconds(env: dict) -> tuple[float, int]:
     code = textwrap.dedent("""
         import json, nbformat
         from datetime import datetime
-        from course.jobs.store import History
+        from course.jobs.local.history.store import History
         h = History(); run = h.list_runs(limit=1)[0]; run = h.get_run(run.run_id)
         total = 0.0
         for t in run.tasks:
@@ -152,9 +152,9 @@ def trivial_chain(workdir: Path, env: dict) -> tuple[float, float]:
     cli = min(runner_cli(env, "--job", str(folder / "job.yml")) for _ in range(3))
     code = textwrap.dedent(f"""
         import time
-        from course.jobs.spec import load_job
-        from course.jobs.run import LocalRunner
-        from course.jobs.store import History
+        from course.jobs.spec.loader import load_job
+        from course.jobs.local.runner import LocalRunner
+        from course.jobs.local.history.store import History
         import papermill, scrapbook  # a warm process, as in a notebook or service
         best = 1e9
         for _ in range(3):
@@ -182,8 +182,8 @@ def main() -> None:
     base_env = dict(os.environ, DAY7_QUIET_STORAGE="1")
     base_env.pop("SPARK_REMOTE", None)
 
-    from course.data import generate
-    from course.jobs.classcache import cache_root
+    from course.teaching.data import generate
+    from course.jobs.local.compute.classcache import cache_root
 
     source = workdir / "events" / "events.csv"
     source.parent.mkdir(parents=True)

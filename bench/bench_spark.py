@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DAY7_HOME", tempfile.mkdtemp(prefix="day7-bench-"))
     os.environ["DAY7_QUIET_STORAGE"] = "1"
-    from course.jobs.cluster import LocalCluster
+    from course.jobs.local.compute.cluster import LocalCluster
 
     local_env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
     cold = [probe(local_env) for _ in range(args.repeat)]

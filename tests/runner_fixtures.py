@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 import pytest
 
-from course import paths
-from course.paths import REPO_ROOT
+from course.platform import paths
+from course.platform.paths import REPO_ROOT
 
 RUNNER_DIR = Path(__file__).parent / "jobs" / "runner"
 BUNDLE = RUNNER_DIR / "databricks.yml"
@@ -31,7 +31,7 @@ RUNNER_PY = REPO_ROOT / "runner.py"
 
 
 def load(job_key: str, **variables: str):
-    from course.jobs.spec import load_job
+    from course.jobs.spec.loader import load_job
 
     return load_job(BUNDLE, job_key=job_key, variables=variables or None)
 
@@ -96,8 +96,8 @@ class Result:
 
 
 def _runner(job, history, **options):
-    from course.jobs.run import LocalRunner, RunOptions
-    from course.jobs.store import History
+    from course.jobs.local.runner import LocalRunner, RunOptions
+    from course.jobs.local.history.store import History
 
     snapshots: list = []
     notes: list[str] = []

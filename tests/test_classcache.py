@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from course.jobs import classcache
-from course.jobs.classcache import ClassCache
+from course.jobs.local.compute import classcache
+from course.jobs.local.compute.classcache import ClassCache
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_a_stale_build_lock_is_taken_over(tmp_path, fake_install):
 
 def test_runner_processes_skip_the_slow_iri_checker():
     """jsonschema's rfc3987_syntax import (1–2 s) stays out of the runner's process."""
-    code = ("import sys, course.jobs.execute, papermill, nbformat.validator\n"
+    code = ("import sys, course.jobs.local.execute, papermill, nbformat.validator\n"
             "print(sys.modules.get('rfc3987_syntax') is None)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
@@ -114,7 +114,7 @@ def test_runner_processes_skip_the_slow_iri_checker():
 
 @pytest.mark.slow
 def test_a_real_cluster_builds_the_archive_once_and_the_next_one_maps_it(tmp_path, monkeypatch, day7_home):
-    from course.jobs.cluster import LocalCluster
+    from course.jobs.local.compute.cluster import LocalCluster
 
     monkeypatch.setenv("DAY7_CLASS_CACHE", str(tmp_path / "cds"))
     first = LocalCluster({})

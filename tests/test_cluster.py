@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from course.jobs.cluster import LocalCluster
+from course.jobs.local.compute.cluster import LocalCluster
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +89,7 @@ def test_cluster_dies_with_its_parent_on_sigkill(tmp_path):
     """No JVM may outlive the runner, even when the runner is killed outright."""
     parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys, time
-        from course.jobs.cluster import LocalCluster
+        from course.jobs.local.compute.cluster import LocalCluster
         c = LocalCluster()
         c.start()
         print(c.process.pid, flush=True)

@@ -1,4 +1,4 @@
-"""course.jobs.dag: run_if, EXCLUDED, disabled, conditions, roll-up, repair — one row per rule."""
+"""course.jobs.model.dag: run_if, EXCLUDED, disabled, conditions, roll-up, repair — one row per rule."""
 from __future__ import annotations
 
 import random
@@ -6,8 +6,8 @@ import random
 import pytest
 from databricks.sdk.service import jobs
 
-from course.jobs import dag
-from course.jobs.conditions import evaluate_condition, outcome
+from course.jobs.model import dag
+from course.jobs.model.conditions import evaluate_condition, outcome
 
 
 def task(key, *deps, run_if=None, disabled=None, condition=False, outcomes=None):

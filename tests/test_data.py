@@ -1,4 +1,4 @@
-"""course.data: the events schema and the generator's formats, quirks and determinism."""
+"""course.teaching.data: the events schema and the generator's formats, quirks and determinism."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from course import data
+from course.teaching import data
 
 REPO = Path(__file__).resolve().parent.parent
 TIME_RE = re.compile(rb"2019-1[01]-\d\d \d\d:\d\d:\d\d UTC")
@@ -54,7 +54,7 @@ def test_schema_constants_agree():
 
 
 def test_import_stays_light():
-    code = "import sys, course.data; print(sorted({'numpy', 'pandas', 'pyspark'} & set(sys.modules)))"
+    code = "import sys, course.teaching.data; print(sorted({'numpy', 'pandas', 'pyspark'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -74,7 +74,7 @@ def test_committed_samples_are_what_the_documented_commands_write(tmp_path):
     readme = (REPO / "datasets" / "README.md").read_text()
     assert data.sample_path() == REPO / "datasets" / "events" / "2019-Oct-sample.csv"
     for name, args in SAMPLES.items():
-        assert f"python -m course.data {args}" in readme
+        assert f"python -m course.teaching.data {args}" in readme
         committed = REPO / "datasets" / "events" / name
         assert committed.stat().st_size < 2_000_000
         argv = args.split()
@@ -280,6 +280,6 @@ def test_cli_bad_arguments_exit_2_with_a_message(tmp_path, monkeypatch, capsys, 
 
 
 def test_module_entry_point_exit_code(tmp_path):
-    bad = subprocess.run([sys.executable, "-m", "course.data", "--rows", "-5", "--out", str(tmp_path / "x.csv")],
+    bad = subprocess.run([sys.executable, "-m", "course.teaching.data", "--rows", "-5", "--out", str(tmp_path / "x.csv")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "rows must be at least 1" in bad.stderr

@@ -1,4 +1,4 @@
-"""`runner.py deploy` and course.jobs.deploy against a fake workspace, through the real SDK."""
+"""`runner.py deploy` and course.jobs.workspace.deploy against a fake workspace, through the real SDK."""
 from __future__ import annotations
 
 import base64
@@ -10,9 +10,9 @@ from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ExportFormat
 
 from course import cli
-from course.jobs import remote
-from course.jobs.deploy import deployed_settings
-from course.jobs.spec import JobSpecError, load_job
+from course.jobs.workspace import remote
+from course.jobs.workspace.deploy import deployed_settings
+from course.jobs.spec.loader import JobSpecError, load_job
 from fake_databricks import (FakeDatabricks, bundle, clean_env, connected, fake,  # noqa: F401
                              write_profile)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import grading
+from course.teaching import grading
 from course.cli import exercises as exercises_cli
 
 REPO = Path(__file__).resolve().parent.parent

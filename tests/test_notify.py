@@ -1,4 +1,4 @@
-"""Job notifications (course.jobs.notify): a real SMTP server and a real webhook receiver on 127.0.0.1."""
+"""Job notifications (course.jobs.notify.notifier): a real SMTP server and a real webhook receiver on 127.0.0.1."""
 from __future__ import annotations
 
 import email
@@ -14,10 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from databricks.sdk.service import jobs
 
-from course import paths
-from course.jobs import notify
-from course.jobs.notify import Notifier, NotifyConfigError, SmtpConfig
-from course.jobs.store import History
+from course.platform import paths
+from course.jobs.notify import notifier as notify
+from course.jobs.notify.notifier import Notifier, NotifyConfigError, SmtpConfig
+from course.jobs.local.history.store import History
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -415,7 +415,7 @@ def test_health_threshold_helper():
 
 
 def test_the_day7_job_warns_after_1200_seconds_and_mails_failures():
-    from course.jobs.spec import load_job
+    from course.jobs.spec.loader import load_job
 
     s = load_job(REPO / "databricks.yml").settings
     assert notify.health_threshold_seconds(s) == 1200

@@ -1,4 +1,4 @@
-"""course.jobs.params: names, overrides, precedence and {{dynamic value references}}."""
+"""course.jobs.model.params: names, overrides, precedence and {{dynamic value references}}."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from databricks.sdk.service import jobs
 
-from course.jobs import params
-from course.jobs.params import ParamError, RefContext, resolve_refs
+from course.jobs.model import params
+from course.jobs.model.params import ParamError, RefContext, resolve_refs
 
 BUNDLE = Path(__file__).parent / "jobs" / "day7" / "databricks.yml"
 
@@ -140,7 +140,7 @@ def test_base_parameters_can_use_job_parameters_and_task_values(ctx):
 
 
 def test_fixture_bundle_run_date_default(ctx):
-    from course.jobs.spec import load_job
+    from course.jobs.spec.loader import load_job
     job = load_job(BUNDLE)
     bronze = job.settings.tasks[0]
     got = params.resolve_task_parameters(job.settings, bronze, {"schema": "s2"}, replace(ctx, task_key=None))

@@ -8,7 +8,7 @@ import pytest
 from runner_fixtures import run_job, run_state
 from test_notify import hooks, smtp  # noqa: F401  (fixtures: real servers)
 
-from course import paths
+from course.platform import paths
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def test_without_an_smtp_server_the_alerts_wait_in_the_outbox(monkeypatch, tmp_p
 def test_a_malformed_smtp_setting_stops_the_run_before_it_starts(monkeypatch):
     from runner_fixtures import cli, job_args
 
-    from course.jobs.store import History
+    from course.jobs.local.history.store import History
 
     monkeypatch.setenv("DAY7_SMTP", "mail.example.com:not-a-port")
     code, _, err = cli(job_args("alerts"))

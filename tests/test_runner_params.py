@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from runner_fixtures import attempts, cli, job_args, module_home, run_job, run_state  # noqa: F401
-from course.jobs.run import RunError
+from course.jobs.local.runner import RunError
 
 
 @pytest.fixture(scope="module")

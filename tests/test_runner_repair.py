@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from runner_fixtures import attempts, module_home, repair_job, run_job, run_state  # noqa: F401
-from course.jobs.run import RunError
+from course.jobs.local.runner import RunError
 
 
 @pytest.fixture(scope="module")

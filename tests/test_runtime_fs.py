@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from course import paths
+from course.platform import paths
 from course.runtime.fs import Fs, FileInfo
-from course.runtime.localpaths import from_local, to_local
+from course.platform.localpaths import from_local, to_local
 from runtime_fixtures import make_notebook, observed, run
 
 

@@ -34,7 +34,7 @@ def day7_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster(day7_home):
-    from course.jobs.cluster import LocalCluster
+    from course.jobs.local.compute.cluster import LocalCluster
 
     with LocalCluster(name="test-solutions") as server, pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPARK_REMOTE", server.url)  # kernels started by papermill inherit it

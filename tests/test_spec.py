@@ -1,4 +1,4 @@
-"""course.jobs.spec: bundles, targets, variables, includes, JSON inputs and every error."""
+"""course.jobs.spec.loader: bundles, targets, variables, includes, JSON inputs and every error."""
 from __future__ import annotations
 
 import copy
@@ -10,7 +10,7 @@ import pytest
 import yaml
 from databricks.sdk.service import jobs
 
-from course.jobs.spec import JobSpecError, list_jobs, load_job, validate_quartz_cron
+from course.jobs.spec.loader import JobSpecError, list_jobs, load_job, validate_quartz_cron
 
 FIXTURE = Path(__file__).parent / "jobs" / "day7"
 NOTEBOOKS = ("01_bronze", "02_silver", "03_gold")

@@ -1,4 +1,4 @@
-"""course.jobs.triggers: Quartz fire times, file arrival, continuous back-off, the watch loop.
+"""course.jobs.schedules.triggers: Quartz fire times, file arrival, continuous back-off, the watch loop.
 
 Real croniter, real files in temporary folders; only the clock and the sleep are fake.
 Fire times were checked by hand against a calendar (2025: 30 March and 26 October are the
@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from course.jobs import triggers
-from course.jobs.spec import JobSpecError, load_job
-from course.jobs.triggers import (Backoff, ContinuousTrigger, CronTrigger, FileArrivalTrigger, FileArrivalWatcher,
+from course.jobs.schedules import triggers
+from course.jobs.spec.loader import JobSpecError, load_job
+from course.jobs.schedules.triggers import (Backoff, ContinuousTrigger, CronTrigger, FileArrivalTrigger, FileArrivalWatcher,
                                   TriggerError, describe_schedule, job_trigger, next_fire_times, watch)
 
 UTC = timezone.utc

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from course.cli import EXIT_FAILED, EXIT_OK, UsageError
-from course.paths import REPO_ROOT
+from course.platform.paths import REPO_ROOT
 
 
 def add_job_options(parser) -> None:
@@ -32,8 +32,8 @@ def add_on_option(parser) -> None:
 
 def load(args):
     """The job named on the command line, validated; bad input → UsageError (exit 2)."""
-    from course.jobs.params import ParamError, parse_overrides
-    from course.jobs.spec import DEFAULT_TARGET, JobSpecError, load_job
+    from course.jobs.model.params import ParamError, parse_overrides
+    from course.jobs.spec.loader import DEFAULT_TARGET, JobSpecError, load_job
 
     path = Path(args.job) if args.job else REPO_ROOT / "databricks.yml"
     # For a workspace, `dev` when the bundle has it: its default target, `local`, is for this machine.
@@ -49,7 +49,7 @@ def load(args):
 
 
 def overrides(args) -> dict[str, str]:
-    from course.jobs.params import ParamError, parse_overrides
+    from course.jobs.model.params import ParamError, parse_overrides
 
     try:
         return parse_overrides(args.param)

@@ -12,14 +12,14 @@ def register(subparsers) -> None:
 
 
 def handle(args) -> int:
-    from course import data
+    from course.teaching import data
 
     rest = list(args.rest)
     if rest[:1] == ["generate"]:
         rest = rest[1:]
     if not rest:
         rest = ["--help"]
-    from course.runtime.localpaths import to_local
+    from course.platform.localpaths import to_local
     # Databricks-style output paths (/Volumes/…, dbfs:/…) go to the local stand-ins.
     if "--out" in rest:
         i = rest.index("--out") + 1

@@ -23,7 +23,7 @@ def check_python():
 
 
 def check_java():
-    from course.runtime.java import JavaMissing, java_version, require_java
+    from course.platform.java import JavaMissing, java_version, require_java
 
     try:
         java = require_java()
@@ -84,7 +84,7 @@ def check_widgets():
 
 def check_databricks():
     """Whether a workspace is configured and answers; never prints a secret."""
-    from course.jobs import remote
+    from course.jobs.workspace import remote
 
     try:
         client = remote.workspace_client()

@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
 
 def _release(args) -> int:
-    from course import grading
+    from course.teaching import grading
 
     if args.run_solutions:
         for path in grading.refresh_solutions():
@@ -52,7 +52,7 @@ def _release(args) -> int:
 
 
 def _check(args) -> int:
-    from course import grading
+    from course.teaching import grading
 
     problems = grading.drift()
     if problems:
@@ -80,7 +80,7 @@ def _expand(raw_paths: list[str]) -> list[Path]:
 
 
 def _grade(args) -> int:
-    from course import grading
+    from course.teaching import grading
 
     grades = grading.grade(_expand(args.paths), cell_timeout=args.cell_timeout)
     if args.json:

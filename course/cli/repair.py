@@ -30,7 +30,7 @@ def handle(args) -> int:
 
     progress = RunProgress(sys.stderr)
     if args.on == "databricks":
-        from course.jobs import remote
+        from course.jobs.workspace import remote
         try:
             client = remote.workspace_client(args.profile)
             run = remote.repair(loaded, args.run_id, client=client, rerun_tasks=args.task,
@@ -40,9 +40,9 @@ def handle(args) -> int:
             raise UsageError(str(exc)) from None
         return show_finished(run, args)
 
-    from course.jobs.params import ParamError
-    from course.jobs.run import LocalRunner, RunError, RunOptions
-    from course.jobs.store import History, HistoryError, RunNotFound
+    from course.jobs.model.params import ParamError
+    from course.jobs.local.runner import LocalRunner, RunError, RunOptions
+    from course.jobs.local.history.store import History, HistoryError, RunNotFound
 
     sigterm_as_interrupt()
     history = History()

@@ -30,9 +30,9 @@ def handle(args) -> int:
     if args.max_parallel < 1:
         raise UsageError("--max-parallel must be at least 1")
     from course.cli.progress import RunProgress
-    from course.jobs.params import ParamError
-    from course.jobs.run import LocalRunner, RunError, RunOptions
-    from course.jobs.store import History
+    from course.jobs.model.params import ParamError
+    from course.jobs.local.runner import LocalRunner, RunError, RunOptions
+    from course.jobs.local.history.store import History
 
     _require_java_if_needed(loaded)
     sigterm_as_interrupt()
@@ -51,7 +51,7 @@ def handle(args) -> int:
 
 def run_remote(args, loaded, params) -> int:
     from course.cli.progress import RunProgress
-    from course.jobs import remote
+    from course.jobs.workspace import remote
 
     if args.layer:
         raise UsageError("--layer runs locally only (on Databricks, repair the run with --task instead)")
@@ -67,7 +67,7 @@ def run_remote(args, loaded, params) -> int:
 
 def _require_java_if_needed(loaded) -> None:
     """A job cluster needs Java: say so in one paragraph before anything starts."""
-    from course.runtime.java import JavaMissing, require_java
+    from course.platform.java import JavaMissing, require_java
 
     if any(t.job_cluster_key or t.new_cluster for t in loaded.settings.tasks or []):
         try:

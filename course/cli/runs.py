@@ -22,7 +22,7 @@ def register(subparsers) -> None:
 def handle(args) -> int:
     if args.on == "databricks":
         return _remote(args)
-    from course.jobs.store import History, RunNotFound
+    from course.jobs.local.history.store import History, RunNotFound
 
     history = History()
     try:
@@ -88,7 +88,7 @@ def _output(history, args) -> int:
 
 
 def _remote(args) -> int:
-    from course.jobs import remote
+    from course.jobs.workspace import remote
 
     loaded = load(args)
     try:

@@ -41,8 +41,8 @@ def register(subparsers) -> None:
 
 
 def _trigger(loaded, poll: float = 2.0):
-    from course.jobs.spec import JobSpecError
-    from course.jobs.triggers import job_trigger
+    from course.jobs.spec.loader import JobSpecError
+    from course.jobs.schedules.triggers import job_trigger
 
     try:
         return job_trigger(loaded, poll_seconds=poll)
@@ -108,7 +108,7 @@ def handle_watch(args) -> int:
         print(f"{name}: {trigger.describe()}\n{_paused_note(loaded)}; not watching", file=sys.stderr)
         return EXIT_FAILED
     from course.cli.run import _require_java_if_needed
-    from course.jobs.triggers import watch
+    from course.jobs.schedules.triggers import watch
 
     _require_java_if_needed(loaded)
     sigterm_as_interrupt()
@@ -136,7 +136,7 @@ class _Launcher:
     """Runs the job once per firing, in this process, as `runner.py run` does."""
 
     def __init__(self, loaded, params, args):
-        from course.jobs.store import History
+        from course.jobs.local.history.store import History
 
         self.loaded, self.params, self.args = loaded, params, args
         self.history = History()
@@ -144,8 +144,8 @@ class _Launcher:
 
     def run(self, fire) -> bool:
         from course.cli.progress import RunProgress, duration, run_state
-        from course.jobs.params import ParamError
-        from course.jobs.run import LocalRunner, RunError, RunOptions
+        from course.jobs.model.params import ParamError
+        from course.jobs.local.runner import LocalRunner, RunError, RunOptions
 
         progress = RunProgress(sys.stderr)
         announced = []

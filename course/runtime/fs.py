@@ -1,6 +1,6 @@
 """`dbutils.fs` on the local disk.
 
-Paths are mapped by `course.runtime.localpaths.to_local`: ``dbfs:/…`` and
+Paths are mapped by `course.platform.localpaths.to_local`: ``dbfs:/…`` and
 ``/dbfs/…`` live under the kit's DBFS folder, ``/Volumes/<catalog>/<schema>/<volume>/…``
 under its volumes folder, ``file:/…`` and other paths are plain local paths.
 Results spell paths the way the caller did (``ls("dbfs:/x")`` lists ``dbfs:/x/…``).
@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
-from course.runtime.localpaths import to_local
+from course.platform.localpaths import to_local
 
 
 class FileInfo(NamedTuple):

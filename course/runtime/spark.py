@@ -16,7 +16,7 @@ import os
 import threading
 from pathlib import Path
 
-from course import paths
+from course.platform import paths
 
 # Spark puts SPARK_CONF_DIR on the classpath, where log4j2 finds our quiet config.
 CONF_DIR = Path(__file__).with_name("conf")
@@ -71,7 +71,7 @@ def _connect(url: str):
 
 
 def _local():
-    from course.runtime.java import require_java
+    from course.platform.java import require_java
 
     from course.runtime import delta
 
@@ -147,7 +147,7 @@ class _MappedReader:
 
 
 def _map_paths(args, kwargs):
-    from course.runtime.localpaths import to_local
+    from course.platform.localpaths import to_local
 
     def convert(value):
         if isinstance(value, str):

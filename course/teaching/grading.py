@@ -23,7 +23,7 @@ regenerate in memory and compare text with what is on disk.
 Grading (`grade()`) runs ``pytest --nbval-lax`` in a subprocess, in a fresh kit state
 folder, on copies of the learner's notebooks whose check cells are replaced by the
 reference's (so a weakened assert does not pass). This module is also the pytest plugin of
-that subprocess (``-p course.grading``): `pytest_runtest_makereport` writes one JSON line
+that subprocess (``-p course.teaching.grading``): `pytest_runtest_makereport` writes one JSON line
 per cell to the file named by ``DAY7_GRADE_RESULTS``.
 """
 from __future__ import annotations
@@ -38,10 +38,10 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from course.jobs.quickimport import skip_iri_format_checker
+from course.platform.quickimport import skip_iri_format_checker
 from typing import Iterable
 
-from course import paths
+from course.platform import paths
 
 SOLUTIONS_DIR = paths.REPO_ROOT / "solutions"
 EXERCISES_DIR = paths.REPO_ROOT / "notebooks" / "exercises"
@@ -59,7 +59,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Lines of outputs that only say something about the machine (the JVM launcher's notice).
 _NOISE = re.compile(r"^WARNING: Using incubator modules:.*\n?", re.MULTILINE)
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-# Before nbformat loads, here and in the pytest process that grades (-p course.grading,
+# Before nbformat loads, here and in the pytest process that grades (-p course.teaching.grading,
 # loaded before nbval): jsonschema's slow IRI checker would cost ~1.2 s (see quickimport).
 skip_iri_format_checker()
 
@@ -394,7 +394,7 @@ def _title(cell) -> str:
 
 def _start_cluster(home: Path):
     """A local job cluster (Spark Connect server) whose warehouse is under `home`; None if it fails."""
-    from course.jobs.cluster import LocalCluster
+    from course.jobs.local.compute.cluster import LocalCluster
 
     old = os.environ.get("DAY7_HOME")
     os.environ["DAY7_HOME"] = str(home)  # the server's warehouse and log folder come from it
@@ -482,7 +482,7 @@ def grade(notebook_paths: Iterable[str | os.PathLike], *, solutions_dir: Path | 
         if cluster is not None:
             env["SPARK_REMOTE"] = cluster.url  # the notebooks share one Spark, as the tasks of a job run do
         ordered = [path for _, path in sorted(to_run.values(), key=lambda item: item[0])]
-        command = [sys.executable, "-m", "pytest", "-p", "course.grading", "-p", "no:cacheprovider",
+        command = [sys.executable, "-m", "pytest", "-p", "course.teaching.grading", "-p", "no:cacheprovider",
                    "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout", str(cell_timeout),
                    "--nbval-sanitize-with", str(SANITIZE_FILE), "--color=no", "-q", "-o", "addopts=",
                    "--rootdir", str(workdir), *[str(p) for p in ordered]]

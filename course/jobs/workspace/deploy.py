@@ -43,9 +43,9 @@ from typing import Any
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
-from course.jobs import remote
-from course.jobs.remote import PLACEHOLDER_USER, RemoteError, api_errors
-from course.jobs.spec import JobSpecError, LoadedJob
+from course.jobs.workspace import remote
+from course.jobs.workspace.remote import PLACEHOLDER_USER, RemoteError, api_errors
+from course.jobs.spec.loader import JobSpecError, LoadedJob
 
 __all__ = ["Upload", "DeployResult", "deployed_settings", "deploy", "compute_mode",
            "COMPUTE_VARIABLE", "PLACEHOLDER_USER"]
@@ -99,7 +99,7 @@ def compute_mode(loaded: LoadedJob) -> str:
 
 
 def _local_user() -> str:
-    from course.jobs.spec import _current_user  # the user load_job put into default paths
+    from course.jobs.spec.loader import _current_user  # the user load_job put into default paths
     return _current_user()
 
 

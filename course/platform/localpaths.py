@@ -3,8 +3,8 @@
 =====================================  ==============================================
 Databricks                             local
 =====================================  ==============================================
-``dbfs:/a/b`` (also ``/dbfs/a/b``)     ``course.paths.dbfs_root()/a/b``
-``/Volumes/<cat>/<schema>/<vol>/f``    ``course.paths.volumes_root()/<cat>/<schema>/<vol>/f``
+``dbfs:/a/b`` (also ``/dbfs/a/b``)     ``course.platform.paths.dbfs_root()/a/b``
+``/Volumes/<cat>/<schema>/<vol>/f``    ``course.platform.paths.volumes_root()/<cat>/<schema>/<vol>/f``
 ``file:/x``, ``file:///x``             ``/x``
 anything else                          unchanged (a plain local path)
 =====================================  ==============================================
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from course import paths
+from course.platform import paths
 
 DBFS_SCHEME = "dbfs:"
 FILE_SCHEME = "file:"

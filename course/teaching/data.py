@@ -8,7 +8,7 @@ constant memory and is byte-for-byte deterministic for the same arguments.
 Importing this module is cheap (no numpy, no pyspark): notebooks read the schema
 constants at the top of every run.
 
-    python -m course.data --rows 1000000 --out /tmp/events.csv
+    python -m course.teaching.data --rows 1000000 --out /tmp/events.csv
 """
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ class GenerateReport:
 
 def sample_path() -> Path:
     """The committed sample (with quirks) that ships in `datasets/events/`."""
-    return Path(__file__).resolve().parent.parent / "datasets" / "events" / "2019-Oct-sample.csv"
+    return Path(__file__).resolve().parents[2] / "datasets" / "events" / "2019-Oct-sample.csv"
 
 
 def default_days(rows: int, start: str = "2019-10-01") -> int:
@@ -552,9 +552,9 @@ def _progress_line(stream):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m course.data --rows N --out PATH ...`; returns the exit code."""
+    """`python -m course.teaching.data --rows N --out PATH ...`; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m course.data",
+        prog="python -m course.teaching.data",
         description="Write e-commerce events shaped like the Kaggle REES46 files.")
     parser.add_argument("--rows", type=int, required=True, help="complete rows to write")
     parser.add_argument("--out", required=True, help="CSV file, or folder when --files > 1")

@@ -1,6 +1,6 @@
 """Run history in SQLite: jobs, runs, task runs (every attempt), repairs, task values.
 
-One file (`course.paths.history_db()` unless a path is given), written as things
+One file (`course.platform.paths.history_db()` unless a path is given), written as things
 happen and shared by every process of the kit:
 
 - WAL journal, a busy timeout, and `BEGIN IMMEDIATE` around every write, so a
@@ -58,7 +58,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from databricks.sdk.service import jobs
 
-from course import paths
+from course.platform import paths
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from course.jobs import lifeline
-from course.jobs.quickimport import skip_iri_format_checker
+from course.platform import lifeline
+from course.platform.quickimport import skip_iri_format_checker
 
 skip_iri_format_checker()  # before papermill brings in nbformat
 
@@ -191,7 +191,7 @@ def run_python(script: Path, args: list[str], output_dir: Path, context: dict, e
 
 def run_condition(op, left: str, right: str) -> Outcome:
     """A condition task: compare, succeed, and report the outcome for its branches."""
-    from course.jobs import conditions
+    from course.jobs.model import conditions
 
     try:
         outcome = conditions.outcome(op, left, right)

@@ -117,7 +117,7 @@ def _day_rule(text: str):
 
 
 def _plan(expr: str) -> _Plan:
-    from course.jobs.spec import validate_quartz_cron
+    from course.jobs.spec.loader import validate_quartz_cron
 
     try:
         validate_quartz_cron(expr)
@@ -229,8 +229,8 @@ _ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth", "5": "fif
 
 
 def describe_schedule(expr: str) -> str:
-    """A reading of a Quartz expression: course.practical's for common shapes, else field by field."""
-    from course.practical import describe_cron
+    """A reading of a Quartz expression: course.teaching.practical's for common shapes, else field by field."""
+    from course.teaching.practical import describe_cron
 
     parts = expr.split()
     said = describe_cron(expr)

@@ -17,7 +17,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 
-from course.jobs import lifeline
+from course.platform import lifeline
 
 # Run in each new kernel before it is handed out, in two steps: the imports (the slow
 # part of a first cell) at once, while the job cluster may still be starting; then,

@@ -59,7 +59,7 @@ from typing import Any, Callable
 
 from databricks.sdk.service import jobs
 
-from course import paths
+from course.platform import paths
 
 __all__ = ["Notifier", "NotifyConfigError", "SmtpConfig", "health_threshold_seconds",
            "load_smtp_config", "load_webhook_destinations", "task_of", "EVENTS"]

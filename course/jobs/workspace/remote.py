@@ -8,9 +8,10 @@ from the host, the action and the server's message (the SDK's ``Config: …``
 debug tail is dropped and a configured token is masked, belt and braces).
 
 Deploying (bundle → Jobs API settings, uploads, create or reset) lives in
-:mod:`course.jobs.deploy`::
+:mod:`course.jobs.workspace.deploy`::
 
-    from course.jobs import deploy, remote
+    from course.jobs.workspace import deploy
+    from course.jobs.workspace import remote
     client = remote.workspace_client(profile=None)
     result = deploy.deploy(loaded, client=client)                  # DeployResult
     run = remote.run_now(loaded, client=client, job_parameters={}, on_update=print)
@@ -41,7 +42,7 @@ from databricks.sdk.service import jobs
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
-    from course.jobs.spec import LoadedJob
+    from course.jobs.spec.loader import LoadedJob
 
 __all__ = ["RemoteError", "FollowTimeout", "workspace_client", "run_now", "repair", "list_runs", "run_result",
            "find_job", "deployed_name", "kit_tag", "current_user", "TAG_KEY", "TERMINAL_STATES"]
@@ -197,7 +198,7 @@ def workspace_client(profile: str | None = None) -> "WorkspaceClient":
             cfg = Config(**kwargs)
         except ValueError as exc:
             # DATABRICKS_USERNAME names the workspace user for the kit's bundle paths
-            # (see course.jobs.spec); the SDK reads it as a basic-auth user name too.
+            # (see course.jobs.spec.loader); the SDK reads it as a basic-auth user name too.
             # Without a password it cannot be basic auth: prefer the token.
             if ("basic and pat" in str(exc) and not os.environ.get("DATABRICKS_PASSWORD")
                     and not os.environ.get("DATABRICKS_AUTH_TYPE")):
@@ -231,7 +232,7 @@ def short_name(user: str) -> str:
     """``workspace.current_user.short_name`` as the Databricks CLI derives it."""
     if user == PLACEHOLDER_USER:
         return user
-    from course.jobs.spec import _short_name  # the spec resolves ${workspace.current_user.short_name} with it
+    from course.jobs.spec.loader import _short_name  # the spec resolves ${workspace.current_user.short_name} with it
     return _short_name(user)
 
 

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from course import paths
-from course.jobs import dag, lifeline, params
-from course.jobs.execute import Attempt, Outcome, child_env, run_condition, run_notebook, run_python
-from course.jobs.store import History
+from course.platform import paths
+from course.jobs.model import dag
+from course.platform import lifeline
+from course.jobs.model import params
+from course.jobs.local.execute import Attempt, Outcome, child_env, run_condition, run_notebook, run_python
+from course.jobs.local.history.store import History
 
 FAILED_FOR_RETRY = {"FAILED", "INTERNAL_ERROR"}
 
@@ -186,7 +188,7 @@ class LocalRunner:
             self.options.on_note(text)
 
     def _make_notifier(self):
-        from course.jobs import notify
+        from course.jobs.notify import notifier as notify
 
         try:
             return notify.Notifier(self.settings, on_note=self._note)
@@ -198,7 +200,7 @@ class LocalRunner:
         notifier = self._notifier
         if notifier is None or not notifier.active:
             return
-        from course.jobs import notify
+        from course.jobs.notify import notifier as notify
 
         run = self.history.get_run(run_id)
         if task_run_id is None:
@@ -292,7 +294,7 @@ class LocalRunner:
         return None
 
     def _start_clusters(self, keys: set[str]) -> None:
-        from course.jobs.cluster import LocalCluster
+        from course.jobs.local.compute.cluster import LocalCluster
 
         for key in sorted(keys):
             spec = self._cluster_spec(key)
@@ -314,7 +316,7 @@ class LocalRunner:
                 cluster.stop()
 
     def _pool(self, task):
-        from course.jobs.kernels import KernelPool
+        from course.jobs.local.compute.kernels import KernelPool
 
         key = self._cluster_key(task)
         cwd = str(Path(task.notebook_task.notebook_path).parent)

@@ -3,13 +3,13 @@
 The exercise: *create a job with at least two dependent tasks, running on a job cluster,
 on a schedule; make it fail on purpose and fix it with a repair run.*
 
-    python -m course.practical check                  # all four
-    python -m course.practical check dependent-tasks  # or job-cluster, schedule, repair
-    python -m course.practical check repair --job my_job.yml --job-key my_job
+    python -m course.teaching.practical check                  # all four
+    python -m course.teaching.practical check dependent-tasks  # or job-cluster, schedule, repair
+    python -m course.teaching.practical check repair --job my_job.yml --job-key my_job
 
 The first three read the job definition (databricks.yml by default, through
-`course.jobs.spec.load_job`); `repair` reads the run history of that job
-(`course.jobs.store.History`). Each prints ✓ or ✗ lines that say what is there and,
+`course.jobs.spec.loader.load_job`); `repair` reads the run history of that job
+(`course.jobs.local.history.store.History`). Each prints ✓ or ✗ lines that say what is there and,
 when something is missing, what to do. Exit code 0 when every item checked passes.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from course import paths
+from course.platform import paths
 
 ITEMS = ("dependent-tasks", "job-cluster", "schedule", "repair")
 FAILED_STATES = {"FAILED", "TIMEDOUT", "INTERNAL_ERROR"}
@@ -174,7 +174,7 @@ def check_repair(history, job_name: str, limit: int = 50) -> Result:
 
 def run_checks(items: list[str], job_file: Path = DEFAULT_JOB_FILE, job_key: str | None = None,
                target: str | None = None, history=None) -> list[Result]:
-    from course.jobs.spec import load_job
+    from course.jobs.spec.loader import load_job
 
     loaded = load_job(job_file, target=target, job_key=job_key)
     settings = loaded.settings
@@ -187,7 +187,7 @@ def run_checks(items: list[str], job_file: Path = DEFAULT_JOB_FILE, job_key: str
     for item in items:
         if item == "repair":
             if history is None:
-                from course.jobs.store import History
+                from course.jobs.local.history.store import History
                 history = History()
             results.append(check_repair(history, settings.name or loaded.key))
         else:
@@ -196,7 +196,7 @@ def run_checks(items: list[str], job_file: Path = DEFAULT_JOB_FILE, job_key: str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.practical",
+    parser = argparse.ArgumentParser(prog="python -m course.teaching.practical",
                                      description="Check the Day 7 practical exercise, one item at a time.")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="check one item, several, or all four (default)")
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown item {', '.join(unknown)} (choose from {', '.join(ITEMS)}, all)")
     items = list(ITEMS) if not args.items or "all" in args.items else list(dict.fromkeys(args.items))
-    from course.jobs.spec import JobSpecError
+    from course.jobs.spec.loader import JobSpecError
 
     try:
         results = run_checks(items, args.job, args.job_key, args.target)

@@ -44,8 +44,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from course.jobs import dag
-from course.jobs.params import ParamError, validate_param_name
+from course.jobs.model import dag
+from course.jobs.model.params import ParamError, validate_param_name
 
 __all__ = ["JobSpecError", "LoadedJob", "load_job", "list_jobs", "validate_quartz_cron",
            "DEFAULT_JOB_KEY"]

@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from course import paths
-from course.jobs import lifeline
+from course.platform import paths
+from course.platform import lifeline
 
 
 class ClusterError(RuntimeError):
@@ -92,10 +92,10 @@ class LocalCluster:
 
     def start(self, timeout: float = 120) -> str:
         """Start the server and wait until it accepts connections; returns its URL."""
-        from course.runtime.java import require_java
+        from course.platform.java import require_java
         import pyspark
 
-        from course.jobs import classcache
+        from course.jobs.local.compute import classcache
         from course.runtime.spark import CONF_DIR
 
         spark_home = Path(pyspark.__file__).parent

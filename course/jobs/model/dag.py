@@ -19,7 +19,7 @@ import heapq
 from collections import deque
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
-from course.jobs.conditions import evaluate_condition  # re-exported: dag is the rules module
+from course.jobs.model.conditions import evaluate_condition  # re-exported: dag is the rules module
 
 __all__ = [
     "RUN", "SUCCEEDED", "FAILED_STATES", "NOT_EXECUTED", "TERMINAL", "SKIPPED_BECAUSE_OF",

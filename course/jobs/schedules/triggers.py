@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from course.jobs.cron import MIN_SECONDS_BETWEEN_RUNS, TriggerError, describe_schedule, next_fire_times, zone
+from course.jobs.model.cron import MIN_SECONDS_BETWEEN_RUNS, TriggerError, describe_schedule, next_fire_times, zone
 
 __all__ = ["TriggerError", "Fire", "next_fire_times", "describe_schedule", "MIN_SECONDS_BETWEEN_RUNS",
            "FileArrivalWatcher", "FileArrival", "Backoff", "CronTrigger", "PeriodicTrigger",
@@ -44,7 +44,7 @@ _UTC = timezone.utc
 # ---------------------------------------------------------------- file arrival
 
 def _state_dir() -> Path:
-    from course import paths
+    from course.platform import paths
 
     return paths.home() / "triggers"
 
@@ -74,7 +74,7 @@ class FileArrivalWatcher:
     def __init__(self, url: str, *, min_time_between_triggers_seconds: int | None = 0,
                  wait_after_last_change_seconds: int | None = 0, state_file: Path | None = None,
                  clock: Callable[[], float] = time.time):
-        from course.runtime.localpaths import to_local
+        from course.platform.localpaths import to_local
 
         self.url = url
         try:
@@ -377,7 +377,7 @@ def _prefix(loaded) -> str:
 
 
 def _error(loaded, field_path: str, problem: str) -> Exception:
-    from course.jobs.spec import JobSpecError
+    from course.jobs.spec.loader import JobSpecError
 
     return JobSpecError(loaded.source, _prefix(loaded) + field_path, problem)
 
@@ -438,7 +438,7 @@ def job_trigger(loaded, *, poll_seconds: float = 2.0, clock: Callable[[], float]
 
 
 def _local(url: str) -> str:
-    from course.runtime.localpaths import to_local
+    from course.platform.localpaths import to_local
 
     try:
         return to_local(url)
