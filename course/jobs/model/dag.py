@@ -20,6 +20,9 @@ from collections import deque
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from course.jobs.model.conditions import evaluate_condition  # re-exported: dag is the rules module
+from course.jobs.model.states import value as _state
+from course.jobs.model.states import (FAILED_STATES, LEAF_OK, NOT_EXECUTED, SKIPPED_BECAUSE_OF, SUCCEEDED,  # noqa: F401
+                                      TERMINAL_RESULTS)
 
 __all__ = [
     "RUN", "SUCCEEDED", "FAILED_STATES", "NOT_EXECUTED", "TERMINAL", "SKIPPED_BECAUSE_OF",
@@ -31,14 +34,7 @@ __all__ = [
 
 RUN = "RUN"
 
-SUCCEEDED = frozenset({"SUCCESS", "EXCLUDED"})
-FAILED_STATES = frozenset({"FAILED", "TIMEDOUT", "INTERNAL_ERROR"})
-NOT_EXECUTED = frozenset({"UPSTREAM_FAILED", "UPSTREAM_CANCELED", "DISABLED", "CANCELED"})
-TERMINAL = SUCCEEDED | FAILED_STATES | NOT_EXECUTED
-# A leaf in one of these did what the job asked of it (DISABLED: switched off on purpose).
-LEAF_OK = frozenset({"SUCCESS", "EXCLUDED", "DISABLED"})
-# Tasks that did not run because something upstream did not succeed; a repair re-runs them.
-SKIPPED_BECAUSE_OF = frozenset({"UPSTREAM_FAILED", "UPSTREAM_CANCELED", "CANCELED"})
+TERMINAL = TERMINAL_RESULTS
 
 SUCCESS_RUN_IFS = frozenset({"ALL_SUCCESS", "AT_LEAST_ONE_SUCCESS", "NONE_FAILED"})
 FAILURE_RUN_IFS = frozenset({"AT_LEAST_ONE_FAILED", "ALL_FAILED"})
@@ -68,10 +64,6 @@ class JobResult(NamedTuple):
 
 # ---------------------------------------------------------------- accessors
 
-def _state(value) -> str | None:
-    if value is None:
-        return None
-    return str(getattr(value, "value", value)).upper()
 
 
 def _deps(task) -> list[str]:
