@@ -51,7 +51,7 @@ def cell_seconds(env: dict) -> tuple[float, int]:
     code = textwrap.dedent("""
         import json, nbformat
         from datetime import datetime
-        from course.jobs.local.history.store import History
+        from course.jobs.local.history import History
         h = History(); run = h.list_runs(limit=1)[0]; run = h.get_run(run.run_id)
         total = 0.0
         for t in run.tasks:
@@ -154,7 +154,7 @@ def trivial_chain(workdir: Path, env: dict) -> tuple[float, float]:
         import time
         from course.jobs.spec.loader import load_job
         from course.jobs.local.runner import LocalRunner
-        from course.jobs.local.history.store import History
+        from course.jobs.local.history import History
         import papermill, scrapbook  # a warm process, as in a notebook or service
         best = 1e9
         for _ in range(3):

@@ -97,7 +97,7 @@ class Result:
 
 def _runner(job, history, **options):
     from course.jobs.local.runner import LocalRunner, RunOptions
-    from course.jobs.local.history.store import History
+    from course.jobs.local.history import History
 
     snapshots: list = []
     notes: list[str] = []

@@ -12,7 +12,7 @@ import pytest
 
 from course.teaching import practical
 from course.jobs.spec.loader import load_job
-from course.jobs.local.history.store import History
+from course.jobs.local.history import History
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"

@@ -17,7 +17,7 @@ from databricks.sdk.service import jobs
 from course.platform import paths
 from course.jobs.notify import notifier as notify
 from course.jobs.notify.notifier import Notifier, NotifyConfigError, SmtpConfig
-from course.jobs.local.history.store import History
+from course.jobs.local.history import History
 
 REPO = Path(__file__).resolve().parent.parent
 

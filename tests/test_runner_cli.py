@@ -6,7 +6,7 @@ import json
 import pytest
 
 from runner_fixtures import attempts, cli, job_args, module_home, run_from_json  # noqa: F401
-from course.jobs.local.history.store import History
+from course.jobs.local.history import History
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from runner_fixtures import (attempts, cli, finish, interrupt, job_args, run_job, run_state, start_runner,
                              started_marker, wait_for)
-from course.jobs.local.history.store import History
+from course.jobs.local.history import History
 
 
 def _active_run(job_name: str) -> int:

@@ -9,7 +9,7 @@ import pytest
 
 from runner_fixtures import (alive, attempts, finish, interrupt, job_args, no_processes_left, processes_of,
                              repair_job, run_state, start_runner, started_marker, wait_for)
-from course.jobs.local.history.store import History
+from course.jobs.local.history import History
 
 
 @pytest.mark.slow  # a runner process (~2 s of imports) and a kernel: ~5 s

@@ -57,7 +57,7 @@ def test_without_an_smtp_server_the_alerts_wait_in_the_outbox(monkeypatch, tmp_p
 def test_a_malformed_smtp_setting_stops_the_run_before_it_starts(monkeypatch):
     from runner_fixtures import cli, job_args
 
-    from course.jobs.local.history.store import History
+    from course.jobs.local.history import History
 
     monkeypatch.setenv("DAY7_SMTP", "mail.example.com:not-a-port")
     code, _, err = cli(job_args("alerts"))

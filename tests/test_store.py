@@ -1,4 +1,4 @@
-"""The run history (course.jobs.local.history.store): real SQLite files, real processes."""
+"""The run history (course.jobs.local.history): real SQLite files, real processes."""
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -13,7 +13,7 @@ import pytest
 from databricks.sdk.service import jobs
 
 from course.platform import paths
-from course.jobs.local.history.store import (
+from course.jobs.local.history import (
     History,
     HistoryError,
     RunNotFound,
@@ -469,7 +469,7 @@ def test_waiter_in_another_process_starts_when_the_slot_frees(hist, job):
     r1, r2 = hist.create_run(job, "j"), hist.create_run(job, "j")
     assert hist.admit(job, r1, 1, True) == "RUN" and hist.admit(job, r2, 1, True) == "QUEUE"
     waiter = subprocess.Popen([sys.executable, "-c", (
-        "import sys; from course.jobs.local.history.store import History;"
+        "import sys; from course.jobs.local.history import History;"
         f"h = History({str(hist.path)!r}); sys.exit(0 if h.wait_for_slot({r2}, poll_s=0.02, timeout=20) else 3)")])
     time.sleep(0.3)
     assert waiter.poll() is None and hist.run_record(r2).life_cycle_state == "QUEUED"

@@ -42,7 +42,7 @@ def handle(args) -> int:
 
     from course.jobs.model.params import ParamError
     from course.jobs.local.runner import LocalRunner, RunError, RunOptions
-    from course.jobs.local.history.store import History, HistoryError, RunNotFound
+    from course.jobs.local.history import History, HistoryError, RunNotFound
 
     sigterm_as_interrupt()
     history = History()

@@ -32,7 +32,7 @@ def handle(args) -> int:
     from course.cli.progress import RunProgress
     from course.jobs.model.params import ParamError
     from course.jobs.local.runner import LocalRunner, RunError, RunOptions
-    from course.jobs.local.history.store import History
+    from course.jobs.local.history import History
 
     _require_java_if_needed(loaded)
     sigterm_as_interrupt()

@@ -22,7 +22,7 @@ def register(subparsers) -> None:
 def handle(args) -> int:
     if args.on == "databricks":
         return _remote(args)
-    from course.jobs.local.history.store import History, RunNotFound
+    from course.jobs.local.history import History, RunNotFound
 
     history = History()
     try:

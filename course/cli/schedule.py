@@ -136,7 +136,7 @@ class _Launcher:
     """Runs the job once per firing, in this process, as `runner.py run` does."""
 
     def __init__(self, loaded, params, args):
-        from course.jobs.local.history.store import History
+        from course.jobs.local.history import History
 
         self.loaded, self.params, self.args = loaded, params, args
         self.history = History()

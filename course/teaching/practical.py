@@ -9,7 +9,7 @@ on a schedule; make it fail on purpose and fix it with a repair run.*
 
 The first three read the job definition (databricks.yml by default, through
 `course.jobs.spec.loader.load_job`); `repair` reads the run history of that job
-(`course.jobs.local.history.store.History`). Each prints ✓ or ✗ lines that say what is there and,
+(`course.jobs.local.history.History`). Each prints ✓ or ✗ lines that say what is there and,
 when something is missing, what to do. Exit code 0 when every item checked passes.
 """
 from __future__ import annotations
@@ -187,7 +187,7 @@ def run_checks(items: list[str], job_file: Path = DEFAULT_JOB_FILE, job_key: str
     for item in items:
         if item == "repair":
             if history is None:
-                from course.jobs.local.history.store import History
+                from course.jobs.local.history import History
                 history = History()
             results.append(check_repair(history, settings.name or loaded.key))
         else:

@@ -26,7 +26,7 @@ from course.jobs.model import dag
 from course.platform import lifeline
 from course.jobs.model import params
 from course.jobs.local.execute import Attempt, Outcome, child_env, run_condition, run_notebook, run_python
-from course.jobs.local.history.store import History
+from course.jobs.local.history import History
 
 FAILED_FOR_RETRY = {"FAILED", "INTERNAL_ERROR"}
 
