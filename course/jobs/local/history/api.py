@@ -32,7 +32,7 @@ class RunViews(Runs):
     def _run_task(self, row: sqlite3.Row) -> jobs.RunTask:
         """A task_runs row as a jobs.RunTask (API shape)."""
         state, status = status_for(row["life_cycle_state"], row["result_state"], row["state_message"],
-                                    code=row["termination_code"], type_=row["termination_type"], is_task=True)
+                                   code=row["termination_code"], type_=row["termination_type"], is_task=True)
         start, end = row["start_time"], row["end_time"]
         duration = end - start if start is not None and end is not None else None
         params = json.loads(row["parameters"] or "{}")
@@ -71,8 +71,8 @@ class RunViews(Runs):
 
         def item(kind: str, rid: int | None, start: int, s: Mapping[str, Any]) -> jobs.RepairHistoryItem:
             state, status = status_for(s["life_cycle_state"], s["result_state"], s["state_message"],
-                                        code=s["termination_code"], type_=s["termination_type"],
-                                        max_concurrent_runs=run["max_concurrent_runs"])
+                                       code=s["termination_code"], type_=s["termination_type"],
+                                       max_concurrent_runs=run["max_concurrent_runs"])
             return jobs.RepairHistoryItem(
                 type=jobs.RepairHistoryItemType(kind), id=rid, start_time=start, end_time=s["end_time"] or 0,
                 state=state, status=status,
@@ -86,8 +86,8 @@ class RunViews(Runs):
              include_history: bool) -> jobs.Run:
         """A runs row as a jobs.Run (API shape)."""
         state, status = status_for(row["life_cycle_state"], row["result_state"], row["state_message"],
-                                    code=row["termination_code"], type_=row["termination_type"],
-                                    max_concurrent_runs=row["max_concurrent_runs"])
+                                   code=row["termination_code"], type_=row["termination_type"],
+                                   max_concurrent_runs=row["max_concurrent_runs"])
         need_rows = include_tasks or include_history or row["original_state"] is not None
         task_rows = (conn.execute("SELECT * FROM task_runs WHERE run_id = ? ORDER BY task_run_id",
                                   (row["run_id"],)).fetchall() if need_rows else [])
