@@ -120,7 +120,10 @@ class RunRecord:
 
 
 class Runs(Database):
-    """Jobs and job runs: register a job, start a run, move its state, read it back."""
+    """Jobs and job runs: register a job, start a run, move its state, read it back.
+
+    `_run_row` and `_set_run_state` also serve the other parts of `History` (repairs,
+    orphans, admission), inside their own transactions."""
 
     def ensure_job(self, name: str, settings: Mapping[str, Any] | jobs.JobSettings) -> int:
         """The stable local job id for `name`, registering it or updating its settings snapshot."""
