@@ -188,7 +188,7 @@ class LocalRunner:
             self.options.on_note(text)
 
     def _make_notifier(self):
-        from course.jobs.notify import notifier as notify
+        from course.jobs import notify
 
         try:
             return notify.Notifier(self.settings, on_note=self._note)
@@ -200,7 +200,7 @@ class LocalRunner:
         notifier = self._notifier
         if notifier is None or not notifier.active:
             return
-        from course.jobs.notify import notifier as notify
+        from course.jobs import notify
 
         run = self.history.get_run(run_id)
         if task_run_id is None:
