@@ -30,7 +30,7 @@ def handle(args) -> int:
 
     progress = RunProgress(sys.stderr)
     if args.on == "databricks":
-        from course.jobs.workspace import remote
+        from course.jobs import workspace as remote
         try:
             client = remote.workspace_client(args.profile)
             run = remote.repair(loaded, args.run_id, client=client, rerun_tasks=args.task,

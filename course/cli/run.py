@@ -47,7 +47,7 @@ def handle(args) -> int:
 
 def run_remote(args, loaded, params) -> int:
     from course.cli.progress import RunProgress
-    from course.jobs.workspace import remote
+    from course.jobs import workspace as remote
 
     if args.layer:
         raise UsageError("--layer runs locally only (on Databricks, repair the run with --task instead)")

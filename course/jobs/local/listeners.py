@@ -56,7 +56,7 @@ class NotificationListener:
     def __call__(self, event: Any) -> None:
         if not self.notifier.active:
             return
-        from course.jobs.notify.notifier import task_of
+        from course.jobs.notify import task_of
 
         if isinstance(event, RunStarted):
             self.notifier.run_started(self.history.get_run(event.run_id))

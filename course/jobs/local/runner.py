@@ -113,7 +113,7 @@ class LocalRunner:
     # ------------------------------------------------------------ preparation
 
     def _start_notifier(self) -> None:
-        from course.jobs.notify.notifier import Notifier, NotifyConfigError
+        from course.jobs.notify import Notifier, NotifyConfigError
 
         try:
             notifier = Notifier(self.settings, on_note=self.ex.note)
