@@ -83,7 +83,7 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
         try:
             papermill.execute_notebook(
                 str(notebook), str(output), parameters={"day7_task": context},
-                km=kernel.manager, kernel_name=kernel.manager.kernel_name,
+                km=kernel.manager, kernel_name=kernel.manager.kernel_name, language="python",
                 progress_bar=False, log_output=False, request_save_on_cell_execute=True)
         except PapermillExecutionError as exc:
             if attempt.stopped_as:
