@@ -59,6 +59,13 @@ class Execution:
         for attempt in attempts:
             attempt.stop("CANCELED")
 
+    def cluster_lost(self, cluster_key: str, message: str) -> None:
+        """A job cluster died: the attempts running on it end now (INTERNAL_ERROR, retryable)."""
+        with self._lock:
+            hit = [a for k, a in self._attempts.items() if self.compute.cluster_key(self.by_key[k]) == cluster_key]
+        for attempt in hit:
+            attempt.stop("INTERNAL_ERROR", message)
+
     def begin_attempt(self, task_key: str, attempt) -> bool:
         """Register a running attempt (so a cancel can stop it); False once the run is cancelled."""
         with self._lock:

@@ -163,7 +163,7 @@ class LocalRunner:
         ex.run_dir.mkdir(parents=True, exist_ok=True)
         self._notifier.run_dir = ex.run_dir  # e-mails point at the run's folder
         ex.job_id = job_id
-        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note)
+        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost)
         loop = RunLoop(ex, scope)
         job_timer = None
         restore_signals = self._trap_signals()

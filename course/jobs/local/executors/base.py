@@ -26,7 +26,8 @@ class Attempt:
 
     def __init__(self, timeout_s: float | None):
         self.timeout_s = timeout_s or None
-        self.stopped_as: str | None = None  # "TIMEDOUT" or "CANCELED" once stopped
+        self.stopped_as: str | None = None  # "TIMEDOUT", "CANCELED" (or INTERNAL_ERROR: its cluster died)
+        self.stop_message: str | None = None
         self._kill = None
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -45,11 +46,11 @@ class Attempt:
             self._timer.daemon = True
             self._timer.start()
 
-    def stop(self, why: str) -> None:
+    def stop(self, why: str, message: str | None = None) -> None:
         with self._lock:
             if self.stopped_as:
                 return
-            self.stopped_as = why
+            self.stopped_as, self.stop_message = why, message
             kill = self._kill
         if kill:
             kill()
@@ -59,6 +60,8 @@ class Attempt:
             self._timer.cancel()
 
     def stopped_outcome(self) -> Outcome:
+        if self.stop_message:
+            return Outcome(self.stopped_as, self.stop_message)
         if self.stopped_as == "TIMEDOUT":
             return Outcome("TIMEDOUT", f"Timed out after {self.timeout_s:g} seconds")
         return Outcome("CANCELED", "Run was canceled")
