@@ -28,6 +28,7 @@ class RunLoop:
     def __init__(self, ex: "Execution", scope: "Scope"):
         self.ex, self.scope = ex, scope
         self.running: set[str] = set()
+        self.messages: dict[str, str] = {}  # key -> what its last task run said (for the run's message)
 
     def run(self) -> None:
         while True:
@@ -71,6 +72,7 @@ class RunLoop:
             self.running.discard(key)
             outcome: Outcome = payload
             self.scope.results[key] = outcome.state
+            self.messages[key] = outcome.message
             if outcome.state == "SUCCESS":
                 self.scope.values[key] = outcome.task_values
             if outcome.condition_outcome is not None:
@@ -93,7 +95,8 @@ class RunLoop:
                                         notebook_path=task_path(task))
         scope.results[task.task_key] = state
         scope.task_run_ids[task.task_key] = tr
-        ex.bus.emit(AttemptFinished(scope.run_id, task.task_key, tr, Outcome(state, SKIP_MESSAGES.get(state, state)),
+        self.messages[task.task_key] = SKIP_MESSAGES.get(state, state)
+        ex.bus.emit(AttemptFinished(scope.run_id, task.task_key, tr, Outcome(state, self.messages[task.task_key]),
                                     skipped=True))
         ex.bus.emit(RunChanged(scope.run_id))
 
@@ -114,8 +117,11 @@ class RunLoop:
         elif state == "CANCELED":
             message = "Run was canceled"
         elif verdict.task_key and state != "SUCCESS":
-            latest = ex.history.latest_task_runs(scope.run_id).get(verdict.task_key)
-            detail = (latest.state_message if latest else "") or scope.results.get(verdict.task_key, "")
+            detail = self.messages.get(verdict.task_key)
+            if detail is None:  # a task a repair kept as it was: its message is in the history
+                latest = ex.history.latest_task_runs(scope.run_id).get(verdict.task_key)
+                detail = latest.state_message if latest else ""
+            detail = detail or scope.results.get(verdict.task_key, "")
             message = f"Task {verdict.task_key} failed with message: {detail}"
         # A failed multi-task run reads INTERNAL_ERROR/FAILED on real workspaces (SEMANTICS.md).
         life = "INTERNAL_ERROR" if state == "FAILED" else "TERMINATED"
