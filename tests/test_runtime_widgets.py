@@ -97,6 +97,12 @@ def test_interactive_declarations_are_ipywidgets_with_the_defaults(tmp_path):
     assert [len(v) for v in per_cell] == [0, 0, 2, 0, 2, 1, 0, 0]
     state = result.metadata["widgets"][WIDGET_STATE]["state"]
     models = {m: state[m]["state"] for m in _views(result)}
+    # A combobox is shown in a box with a hint ("pick parquet, delta, or type any value").
+    for m, s in list(models.items()):
+        if s["_model_name"] == "HBoxModel":
+            inner, hint = (state[c[len("IPY_MODEL_"):]]["state"] for c in s["children"])
+            assert "or type any value" in hint["value"]
+            models[m] = inner
     by_label = {s["description"]: (s["_model_name"], _value(s)) for s in models.values()}
     assert by_label == {
         "source_path": ("TextModel", "/default/path"),
