@@ -52,7 +52,10 @@ def lab(tmp_path):
     port, token = free_port(), "day7-browser-token"
     # A PATH without the venv, as a learner's desktop would have: terminals must still get the kit's Python.
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "SPARK_REMOTE", "DAY7_TASK")}
-    env.update(PATH="/usr/local/bin:/usr/bin:/bin", DAY7_HOME=str(home), JUPYTER_RUNTIME_DIR=str(tmp_path))
+    env.update(PATH="/usr/local/bin:/usr/bin:/bin", DAY7_HOME=str(home), JUPYTER_RUNTIME_DIR=str(tmp_path),
+               # a fresh layout and user settings: no tabs restored from an earlier session
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "user-settings"))
     log = open(ARTIFACTS / "jupyterlab.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "course.lab", "--no-browser", f"--port={port}",
                              "--ip=127.0.0.1", f"--token={token}"],
@@ -120,7 +123,9 @@ def active_tab_dirty(page) -> bool:
     return page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current.jp-mod-dirty").count() > 0
 
 
-WIDGET_CLASSES = {"text": ".widget-text", "dropdown": ".widget-dropdown", "combobox": ".widget-combobox",
+# ipywidgets' Combobox is a text input with a <datalist>: told apart by its input's `list`.
+WIDGET_CLASSES = {"text": ".widget-text:not(:has(input[list]))", "dropdown": ".widget-dropdown",
+                  "combobox": ".widget-text:has(input[list])",
                   "multiselect": ".widget-select-multiple"}
 
 
@@ -134,7 +139,7 @@ def test_the_learners_loop_in_jupyterlab(lab, page):
 
     # 1. Lesson 00 opens, its kernel starts, and the notebook is not marked modified.
     page.goto(f"{base}/lab/tree/notebooks/00_start_here.ipynb?token={token}")
-    page.wait_for_selector("text=00 · Start here")
+    page.locator(".jp-MarkdownOutput h1", has_text="00 · Start here").first.wait_for()
     wait_kernel_idle(page)
     time.sleep(1.5)  # JupyterLab writes the kernel's language_info into the model once it is ready
     shot(page, "1-lesson-00")
@@ -144,7 +149,7 @@ def test_the_learners_loop_in_jupyterlab(lab, page):
     log = home / "terminal.log"
     run_menu(page, "File", "New")
     page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Terminal$")).first.click()
-    page.wait_for_selector(".jp-Terminal .xterm-screen")
+    page.locator(".jp-Terminal:not(.lm-mod-hidden) .xterm-screen").last.wait_for()
     time.sleep(2)  # the shell's start-up files
     page.locator(".jp-Terminal").last.click()
     page.keyboard.type(f"python runner.py --job notebooks/jobs/one_task.yml --param name=Ada 2>&1 | tee {log}\n")
@@ -163,14 +168,14 @@ def test_the_learners_loop_in_jupyterlab(lab, page):
 
     # 3. The printed link opens the run's executed notebook (hidden .day7/ included).
     page.goto(link)
-    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) >> text=Hello, Ada!")
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output", has_text="Hello, Ada!").first.wait_for()
     shot(page, "3-executed-notebook")
     assert page.locator(".jp-Dialog", has_text="hidden").count() == 0
 
     # 4. Lesson 02: Run All shows the four widgets; reopened with a new kernel, they still show.
     shutil.copyfile(REPO / "notebooks" / "02_parameters_and_widgets.ipynb", LESSON_COPY)
     page.goto(f"{base}/lab/tree/notebooks/{LESSON_COPY.name}")
-    page.wait_for_selector("text=02 · Parameters and widgets")
+    page.locator(".jp-MarkdownOutput h1", has_text="02 · Parameters and widgets").first.wait_for()
     wait_kernel_idle(page)
     run_menu(page, "Run", "Run All Cells")
     page.wait_for_function(
@@ -191,7 +196,7 @@ def test_the_learners_loop_in_jupyterlab(lab, page):
     run_menu(page, "File", "Close Tab")
     time.sleep(1)
     page.goto(f"{base}/lab/tree/notebooks/{LESSON_COPY.name}")
-    page.wait_for_selector("text=02 · Parameters and widgets")
+    page.locator(".jp-MarkdownOutput h1", has_text="02 · Parameters and widgets").first.wait_for()
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output .widget-select-multiple").first.wait_for()
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-select-multiple").first.scroll_into_view_if_needed()
     shot(page, "5-lesson-02-reopened")
