@@ -45,6 +45,10 @@ def handle(args) -> int:
     from course.jobs.store import History, HistoryError, RunNotFound
 
     sigterm_as_interrupt()
+    from course.cli.progress import saved_notes
+
+    for line in saved_notes(loaded):
+        progress.note(line)
     history = History()
     runner = LocalRunner(loaded, history, RunOptions(max_parallel=args.max_parallel,
                                                      on_update=progress.update, on_note=progress.note))
