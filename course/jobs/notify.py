@@ -528,6 +528,9 @@ def failed_tasks(run: jobs.Run) -> list[jobs.RunTask]:
 
 def _result_line(obj: jobs.Run | jobs.RunTask) -> str:
     life, result = _state(obj)
+    if result and life == "INTERNAL_ERROR":
+        # Databricks' life cycle for a run whose task failed; alone it reads like a crash of the kit.
+        return f"{result} (a task failed; the life cycle state is INTERNAL_ERROR, as on Databricks)"
     return f"{result or life or '-'} ({life})" if result and life != "TERMINATED" else (result or life or "-")
 
 

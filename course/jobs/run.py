@@ -367,7 +367,7 @@ class LocalRunner:
             needed = {self._cluster_key(self.by_key[k]) for k in scope.to_run} - {None}
             if needed:
                 from course.runtime import delta
-                delta.announce()
+                delta.announce(say=self._note if self.options.on_note else None)
                 self._note(f"starting job cluster {', '.join(sorted(needed))} (local Spark Connect)")
                 self._start_clusters(needed)
             _preimport()  # after the JVM was launched: these imports would delay it
