@@ -38,6 +38,7 @@ class _Widget:
         self.kind, self.name, self.default, self.choices, self.label = kind, name, default, choices, label
         self.view: Any = None           # the ipywidget, interactive mode only
         self.shown: Any = None          # what is displayed: the view, or a box with the view and a hint
+        self.handle: Any = None         # its DisplayHandle: a removed widget's output becomes a note
         self.shown_in_cell: Any = None  # execution_count of the cell that last displayed it
 
     def live_value(self) -> str:
@@ -96,6 +97,12 @@ def _close(view: Any) -> None:
 
 
 def _close_widget(widget: "_Widget") -> None:
+    # The outputs that showed it now say so: a saved view of a closed model would read
+    # "Error displaying widget: model not found" once the notebook is reopened.
+    if widget.handle is not None:
+        from IPython.display import HTML
+
+        widget.handle.update(HTML(f"<small>(widget <code>{widget.name}</code> removed)</small>"))
     if widget.shown is not None and widget.shown is not widget.view:
         for child in widget.shown.children:
             if child is not widget.view:
@@ -155,6 +162,7 @@ class Widgets:
         description = widget.label or widget.name
         if old is not None and old.view is not None and (old.kind, old.choices) == (widget.kind, widget.choices):
             widget.view, widget.shown, widget.shown_in_cell = old.view, old.shown, old.shown_in_cell  # keep the pick
+            widget.handle = old.handle
             widget.view.description = description
         else:
             if old is not None and old.view is not None:
@@ -167,7 +175,7 @@ class Widgets:
         if widget.shown_in_cell != kernel.execution_count:
             from IPython.display import display
 
-            display(widget.shown)
+            widget.handle = display(widget.shown, display_id=True)
             widget.shown_in_cell = kernel.execution_count
 
     # --- reading -----------------------------------------------------------------
