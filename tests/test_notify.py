@@ -168,7 +168,7 @@ def test_run_start_success_and_failure_emails_carry_the_run(hist, smtp):
     assert to == ["oncall@x.io", "lead@x.io"]
     text = failed.get_content()
     assert f"Run:        {rb.run_id}" in text
-    assert "Result:     FAILED (INTERNAL_ERROR)" in text
+    assert "Result:     FAILED (a task failed; the life cycle state is INTERNAL_ERROR, as on Databricks)" in text
     assert "Failed task: silver: quarantine share 0.12 > 0.05" in text
     assert "Duration:" in text
     assert str(paths.runs_dir() / str(rb.run_id)) in text

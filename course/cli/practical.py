@@ -14,4 +14,4 @@ def register(subparsers) -> None:
 def handle(args) -> int:
     from course.teaching import practical
 
-    return practical.main(list(args.rest) or ["--help"], prog="runner.py practical")
+    return practical.main(list(args.rest) or ["--help"])

@@ -45,6 +45,10 @@ def handle(args) -> int:
     from course.jobs.local.runner import RunOptions
 
     sigterm_as_interrupt()
+    from course.cli.progress import saved_notes
+
+    for line in saved_notes(loaded):
+        progress.note(line)
     history = History()
     options = RunOptions(max_parallel=args.max_parallel, on_update=progress.update, on_note=progress.note)
     run_locally(loaded, history, options, repair_of=args.run_id, rerun_tasks=args.task,

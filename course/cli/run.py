@@ -39,6 +39,10 @@ def handle(args) -> int:
     progress = RunProgress(sys.stderr)
     options = RunOptions(overrides=params, layers=args.layer, max_parallel=args.max_parallel,
                          on_update=progress.update, on_note=progress.note)
+    from course.cli.progress import saved_notes
+
+    for line in saved_notes(loaded):
+        progress.note(line)
     history = History()
     run_id = run_locally(loaded, history, options)
     progress.close()

@@ -63,9 +63,14 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 # loaded before nbval): jsonschema's slow IRI checker would cost ~1.2 s (see quickimport).
 skip_iri_format_checker()
 
-LANGUAGE_INFO = {"name": "python", "file_extension": ".py", "mimetype": "text/x-python",
-                 "codemirror_mode": {"name": "ipython", "version": 3},
-                 "nbconvert_exporter": "python", "pygments_lexer": "ipython3"}
+# language_info exactly as the kit's kernel reports it (ipykernel on the Python the kit is
+# developed with): JupyterLab writes the kernel's into a notebook it opens, and a notebook that
+# differs opens *modified*, so autosave would rewrite committed notebooks (then `git pull`
+# conflicts). With another Python version only `version` differs (see README).
+KERNEL_PYTHON = "3.11.7"
+LANGUAGE_INFO = {"name": "python", "version": KERNEL_PYTHON, "mimetype": "text/x-python",
+                 "codemirror_mode": {"name": "ipython", "version": 3}, "pygments_lexer": "ipython3",
+                 "nbconvert_exporter": "python", "file_extension": ".py"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 

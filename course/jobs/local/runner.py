@@ -173,7 +173,7 @@ class LocalRunner:
             needed = ex.compute.needed(scope.to_run)
             if needed:
                 from course.runtime import delta
-                delta.announce()
+                delta.announce(say=ex.note if self.options.on_note else None)
                 ex.note(f"starting job cluster {', '.join(sorted(needed))} (local Spark Connect)")
                 ex.compute.start_clusters(needed)
             _preimport()  # after the JVM was launched: these imports would delay it

@@ -94,6 +94,9 @@ def _fmt_time(ms: int | None) -> str:
 
 def _result_line(obj: jobs.Run | jobs.RunTask) -> str:
     life, result = state_words(obj)
+    if result and life == states.INTERNAL_ERROR:
+        # Databricks' life cycle for a run whose task failed; alone it reads like a crash of the kit.
+        return f"{result} (a task failed; the life cycle state is INTERNAL_ERROR, as on Databricks)"
     return f"{result or life or '-'} ({life})" if result and life != states.TERMINATED else (result or life or "-")
 
 
