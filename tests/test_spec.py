@@ -10,7 +10,8 @@ import pytest
 import yaml
 from databricks.sdk.service import jobs
 
-from course.jobs.spec.loader import JobSpecError, list_jobs, load_job, validate_quartz_cron
+from course.jobs.model.cron import validate_quartz_cron
+from course.jobs.spec.loader import JobSpecError, list_jobs, load_job
 
 FIXTURE = Path(__file__).parent / "jobs" / "day7"
 NOTEBOOKS = ("01_bronze", "02_silver", "03_gold")

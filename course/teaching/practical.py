@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from course.jobs.model.cron import describe_cron
 from course.platform import paths
 
 ITEMS = ("dependent-tasks", "job-cluster", "schedule", "repair")
@@ -107,16 +108,6 @@ def check_schedule(settings, paused_by_mode: bool = False) -> Result:
         lines.append("paused: it will not fire until `pause_status: UNPAUSED`"
                      + (" (development mode pauses schedules)" if paused_by_mode else ""))
     return Result("schedule", True, lines)
-
-
-def describe_cron(expr: str) -> str:
-    """A plain reading of the common shapes; anything else is just 'a Quartz schedule'."""
-    parts = expr.split()
-    if len(parts) in (6, 7) and all(p.isdigit() for p in parts[:3]) and parts[3:6] in (["*", "*", "?"], ["?", "*", "*"]):
-        return f"every day at {int(parts[2]):02d}:{int(parts[1]):02d}:{int(parts[0]):02d}"
-    if len(parts) in (6, 7) and all(p.isdigit() for p in parts[:3]) and parts[3] == "?" and parts[4] == "*":
-        return f"at {int(parts[2]):02d}:{int(parts[1]):02d} on days of week {parts[5]}"
-    return "a Quartz schedule"
 
 
 # --------------------------------------------------------------------------- the run history

@@ -45,10 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from course.jobs.model import dag
+from course.jobs.model.cron import validate_quartz_cron
 from course.jobs.model.params import ParamError, validate_param_name
 
-__all__ = ["JobSpecError", "LoadedJob", "load_job", "list_jobs", "validate_quartz_cron",
-           "DEFAULT_JOB_KEY"]
+__all__ = ["JobSpecError", "LoadedJob", "load_job", "list_jobs", "DEFAULT_JOB_KEY"]
 
 DEFAULT_JOB_KEY = "day7_medallion"
 DEFAULT_TARGET = "dev"       # the bundle target a workspace gets unless told otherwise
@@ -593,74 +593,6 @@ def _clean(value: Any, tp: Any, path: str, file: Path) -> Any:
         except (TypeError, ValueError):
             raise bad("a number") from None
     return value
-
-
-# ---------------------------------------------------------------- Quartz cron
-
-_MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-_DAYS = "SUN MON TUE WED THU FRI SAT".split()
-_CRON = [("seconds", 0, 59, None), ("minutes", 0, 59, None), ("hours", 0, 23, None),
-         ("day-of-month", 1, 31, None), ("month", 1, 12, _MONTHS), ("day-of-week", 1, 7, _DAYS),
-         ("year", 1970, 2099, None)]
-
-
-def _cron_value(text: str, name: str, lo: int, hi: int, names) -> int:
-    if names and text.upper() in names:
-        return names.index(text.upper()) + 1
-    if not text.isdigit():
-        raise ValueError(f"{name}: {text!r} is not a number" + (f" or a name ({names[0]}–{names[-1]})" if names else ""))
-    if not lo <= int(text) <= hi:
-        raise ValueError(f"{name}: {text} is out of range {lo}–{hi}")
-    return int(text)
-
-
-def _cron_item(item: str, name: str, lo: int, hi: int, names) -> None:
-    if name == "day-of-month" and re.fullmatch(r"L(W|-\d+)?|\d+W", item, re.I):
-        if item[0].isdigit():
-            _cron_value(item[:-1], name, lo, hi, names)
-        return
-    if name == "day-of-week":
-        m = re.fullmatch(r"(\w+)(#([1-5])|L)", item, re.I)
-        if item.upper() == "L":
-            return
-        if m:
-            _cron_value(m.group(1), name, lo, hi, names)
-            return
-        if "#" in item:
-            raise ValueError(f"{name}: {item!r}: '#' takes a weekday and a week 1–5, e.g. 6#3")
-    base, _, step = item.partition("/")
-    if step and not (step.isdigit() and int(step) > 0):
-        raise ValueError(f"{name}: {item!r}: the step after '/' must be a positive number")
-    if base == "*":
-        return
-    a, dash, b = base.partition("-")
-    _cron_value(a, name, lo, hi, names)
-    if dash:
-        _cron_value(b, name, lo, hi, names)
-
-
-def validate_quartz_cron(expr: str) -> None:
-    """Check the shape of a Quartz cron expression; raise ValueError saying what is wrong.
-
-    Fields: seconds minutes hours day-of-month month day-of-week [year];
-    exactly one of day-of-month / day-of-week is ``?``; day-of-week is 1–7 = SUN–SAT.
-    """
-    parts = str(expr).split()
-    if len(parts) not in (6, 7):
-        raise ValueError(f"expected 6 or 7 fields (seconds minutes hours day-of-month month "
-                         f"day-of-week [year]), got {len(parts)}: {expr!r}")
-    if (parts[3] == "?") == (parts[5] == "?"):
-        raise ValueError(f"exactly one of day-of-month ({parts[3]!r}) and day-of-week "
-                         f"({parts[5]!r}) must be '?', e.g. '0 0 2 * * ?'")
-    for text, (name, lo, hi, names) in zip(parts, _CRON):
-        if text == "?":
-            if name not in ("day-of-month", "day-of-week"):
-                raise ValueError(f"{name}: '?' is only allowed in day-of-month or day-of-week")
-            continue
-        for item in text.split(","):
-            if not item:
-                raise ValueError(f"{name}: empty list item in {text!r}")
-            _cron_item(item, name, lo, hi, names)
 
 
 # ---------------------------------------------------------------- local paths
