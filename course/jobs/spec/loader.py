@@ -33,7 +33,6 @@ import copy
 import dataclasses
 import difflib
 import enum
-import getpass
 import glob
 import json
 import os
@@ -47,6 +46,7 @@ from typing import Any
 from course.jobs.model import dag
 from course.jobs.model.cron import validate_quartz_cron
 from course.jobs.model.params import ParamError, validate_param_name
+from course.platform.user import current_user, short_name
 
 __all__ = ["JobSpecError", "LoadedJob", "load_job", "list_jobs", "DEFAULT_JOB_KEY"]
 
@@ -431,14 +431,6 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, (int, float)) else value
 
 
-def _current_user() -> str:
-    return os.environ.get("DATABRICKS_USERNAME") or getpass.getuser()
-
-
-def _short_name(user: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", user.split("@")[0]).strip("_").lower() or "user"
-
-
 def _variable_values(bundle: _Bundle, tree: dict, tgt: dict, overrides: dict | None,
                      target: str | None) -> tuple[dict[str, tuple[Any, str]], list[str]]:
     defs = tree.get("variables") or {}
@@ -473,7 +465,7 @@ def _builtins(bundle: _Bundle, tree: dict, target: str | None, subst_ref) -> dic
     name = (tree.get("bundle") or {}).get("name")
     if not name:
         raise JobSpecError(bundle.path, "bundle.name", "missing: a bundle needs a name")
-    user = _current_user()
+    user = current_user()
     ws = tree.get("workspace") or {}
     tname = target or "default"
 
@@ -493,7 +485,7 @@ def _builtins(bundle: _Bundle, tree: dict, target: str | None, subst_ref) -> dic
         "bundle.name": lambda: subst_ref().apply(name, bundle.path, "bundle.name"),
         "bundle.target": tname,
         "workspace.current_user.userName": user,
-        "workspace.current_user.short_name": _short_name(user),
+        "workspace.current_user.short_name": short_name(user),
         "workspace.root_path": root_path,
         "workspace.file_path": under("file_path", "/files"),
         "workspace.artifact_path": under("artifact_path", "/artifacts"),

@@ -44,8 +44,9 @@ from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
 from course.jobs.workspace import remote
-from course.jobs.workspace.remote import PLACEHOLDER_USER, RemoteError, api_errors
 from course.jobs.spec.loader import JobSpecError, LoadedJob
+from course.jobs.workspace.remote import RemoteError, api_errors
+from course.platform.user import PLACEHOLDER_USER, current_user, short_name
 
 __all__ = ["Upload", "DeployResult", "deployed_settings", "deploy", "compute_mode",
            "COMPUTE_VARIABLE", "PLACEHOLDER_USER"]
@@ -98,11 +99,6 @@ def compute_mode(loaded: LoadedJob) -> str:
     return value
 
 
-def _local_user() -> str:
-    from course.jobs.spec.loader import _current_user  # the user load_job put into default paths
-    return _current_user()
-
-
 def _swap_user(text: str, old: str, new: str) -> str:
     """``/Workspace/Users/<old>/…`` → ``/Workspace/Users/<new>/…``: load_job resolved the
     default root path and ``${workspace.current_user.userName}`` with the local user name."""
@@ -125,7 +121,7 @@ def _file_path(loaded: LoadedJob, user: str) -> str:
     ws = loaded.workspace or {}
     default_root = f"/Workspace/Users/{user}/.bundle/{bundle}/{target}"
     file_path = ws.get("file_path") or (ws.get("root_path") or default_root) + "/files"
-    return _swap_user(str(file_path).rstrip("/"), _local_user(), user)
+    return _swap_user(str(file_path).rstrip("/"), current_user(), user)
 
 
 def _notebook_upload(local: Path, remote_base: str) -> Upload:
@@ -147,7 +143,7 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     """
     user = me or PLACEHOLDER_USER
     mode = compute_mode(loaded)
-    local_user = _local_user()
+    local_user = current_user()
     data = _walk_strings(loaded.settings.as_dict(),  # builds new containers: no copy needed
                          lambda s: _swap_user(s, local_user, user))
     settings = jobs.JobSettings.from_dict(data)
@@ -198,7 +194,7 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     tags = dict(settings.tags or {})
     tags[remote.TAG_KEY] = remote.kit_tag(loaded)
     if loaded.mode == "development":
-        tags["dev"] = remote.short_name(user)
+        tags["dev"] = short_name(user)
         if settings.max_concurrent_runs is None:
             settings.max_concurrent_runs = DEV_CONCURRENT_RUNS
     settings.tags = tags

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from databricks.sdk.service import jobs
 
+from course.platform.user import short_name
+
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
@@ -198,7 +200,7 @@ def workspace_client(profile: str | None = None) -> "WorkspaceClient":
             cfg = Config(**kwargs)
         except ValueError as exc:
             # DATABRICKS_USERNAME names the workspace user for the kit's bundle paths
-            # (see course.jobs.spec.loader); the SDK reads it as a basic-auth user name too.
+            # (see course.platform.user); the SDK reads it as a basic-auth user name too.
             # Without a password it cannot be basic auth: prefer the token.
             if ("basic and pat" in str(exc) and not os.environ.get("DATABRICKS_PASSWORD")
                     and not os.environ.get("DATABRICKS_AUTH_TYPE")):
@@ -224,17 +226,6 @@ def workspace_client(profile: str | None = None) -> "WorkspaceClient":
 
 
 # ---------------------------------------------------------------- the deployed job
-
-PLACEHOLDER_USER = "<you>"
-
-
-def short_name(user: str) -> str:
-    """``workspace.current_user.short_name`` as the Databricks CLI derives it."""
-    if user == PLACEHOLDER_USER:
-        return user
-    from course.jobs.spec.loader import _short_name  # the spec resolves ${workspace.current_user.short_name} with it
-    return _short_name(user)
-
 
 def bundle_and_target(loaded: "LoadedJob") -> tuple[str, str]:
     import re
