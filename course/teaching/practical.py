@@ -8,7 +8,7 @@ on a schedule; make it fail on purpose and fix it with a repair run.*
     python -m course.teaching.practical check repair --job my_job.yml --job-key my_job
 
 The first three read the job definition (databricks.yml by default, through
-`course.jobs.spec.loader.load_job`); `repair` reads the run history of that job
+`course.jobs.spec.load_job`); `repair` reads the run history of that job
 (`course.jobs.local.history.store.History`). Each prints ✓ or ✗ lines that say what is there and,
 when something is missing, what to do. Exit code 0 when every item checked passes.
 """
@@ -165,7 +165,7 @@ def check_repair(history, job_name: str, limit: int = 50) -> Result:
 
 def run_checks(items: list[str], job_file: Path = DEFAULT_JOB_FILE, job_key: str | None = None,
                target: str | None = None, history=None) -> list[Result]:
-    from course.jobs.spec.loader import load_job
+    from course.jobs.spec import load_job
 
     loaded = load_job(job_file, target=target, job_key=job_key)
     settings = loaded.settings
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown item {', '.join(unknown)} (choose from {', '.join(ITEMS)}, all)")
     items = list(ITEMS) if not args.items or "all" in args.items else list(dict.fromkeys(args.items))
-    from course.jobs.spec.loader import JobSpecError
+    from course.jobs.spec import JobSpecError
 
     try:
         results = run_checks(items, args.job, args.job_key, args.target)

@@ -43,10 +43,10 @@ from typing import Any
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
+from course.jobs.spec import JobSpecError, LoadedJob
 from course.jobs.workspace import remote
-from course.jobs.spec.loader import JobSpecError, LoadedJob
 from course.jobs.workspace.remote import RemoteError, api_errors
-from course.platform.user import PLACEHOLDER_USER, current_user, short_name
+from course.platform.user import PLACEHOLDER_USER, short_name
 
 __all__ = ["Upload", "DeployResult", "deployed_settings", "deploy", "compute_mode",
            "COMPUTE_VARIABLE", "PLACEHOLDER_USER"]
@@ -99,7 +99,7 @@ def compute_mode(loaded: LoadedJob) -> str:
     return value
 
 
-def _swap_user(text: str, old: str, new: str) -> str:
+def _swap_user(text: str, old: str | None, new: str) -> str:
     """``/Workspace/Users/<old>/…`` → ``/Workspace/Users/<new>/…``: load_job resolved the
     default root path and ``${workspace.current_user.userName}`` with the local user name."""
     if old == new or not old:
@@ -121,7 +121,7 @@ def _file_path(loaded: LoadedJob, user: str) -> str:
     ws = loaded.workspace or {}
     default_root = f"/Workspace/Users/{user}/.bundle/{bundle}/{target}"
     file_path = ws.get("file_path") or (ws.get("root_path") or default_root) + "/files"
-    return _swap_user(str(file_path).rstrip("/"), current_user(), user)
+    return _swap_user(str(file_path).rstrip("/"), loaded.user, user)
 
 
 def _notebook_upload(local: Path, remote_base: str) -> Upload:
@@ -143,9 +143,8 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     """
     user = me or PLACEHOLDER_USER
     mode = compute_mode(loaded)
-    local_user = current_user()
     data = _walk_strings(loaded.settings.as_dict(),  # builds new containers: no copy needed
-                         lambda s: _swap_user(s, local_user, user))
+                         lambda s: _swap_user(s, loaded.user, user))
     settings = jobs.JobSettings.from_dict(data)
     files = _file_path(loaded, user)
     root = Path(loaded.root)

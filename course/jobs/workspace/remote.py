@@ -44,7 +44,7 @@ from course.platform.user import short_name
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
-    from course.jobs.spec.loader import LoadedJob
+    from course.jobs.spec import LoadedJob
 
 __all__ = ["RemoteError", "FollowTimeout", "workspace_client", "run_now", "repair", "list_runs", "run_result",
            "find_job", "deployed_name", "kit_tag", "current_user", "TAG_KEY", "TERMINAL_STATES"]
