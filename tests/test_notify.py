@@ -1,4 +1,4 @@
-"""Job notifications (course.jobs.notify.notifier): a real SMTP server and a real webhook receiver on 127.0.0.1."""
+"""Job notifications (course.jobs.notify): a real SMTP server and a real webhook receiver on 127.0.0.1."""
 from __future__ import annotations
 
 import email
@@ -15,8 +15,8 @@ from aiosmtpd.controller import Controller
 from databricks.sdk.service import jobs
 
 from course.platform import paths
-from course.jobs.notify import notifier as notify
-from course.jobs.notify.notifier import Notifier, NotifyConfigError, SmtpConfig
+from course.jobs import notify
+from course.jobs.notify import Notifier, NotifyConfigError, SmtpConfig
 from course.jobs.local.history.store import History
 
 REPO = Path(__file__).resolve().parent.parent

@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 def handle(args) -> int:
     from course.cli.common import load
-    from course.jobs.workspace import remote
+    from course.jobs import workspace as remote
     from course.jobs.workspace.deploy import deploy
     from course.jobs.spec import JobSpecError
 

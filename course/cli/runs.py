@@ -88,7 +88,7 @@ def _output(history, args) -> int:
 
 
 def _remote(args) -> int:
-    from course.jobs.workspace import remote
+    from course.jobs import workspace as remote
 
     loaded = load(args)
     try:

@@ -186,8 +186,8 @@ def run_checks(items: list[str], job_file: Path = DEFAULT_JOB_FILE, job_key: str
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.teaching.practical",
+def main(argv: list[str] | None = None, prog: str = "python -m course.teaching.practical") -> int:
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Check the Day 7 practical exercise, one item at a time.")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="check one item, several, or all four (default)")
