@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from course.cli.progress import GREEN, RED, Colors, attempts_table, saved_notes
-from course.jobs.spec.loader import load_job
+from course.jobs.spec import load_job
 from course.jobs.local.history.store import History
 
 REPO = Path(__file__).resolve().parent.parent

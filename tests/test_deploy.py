@@ -12,7 +12,7 @@ from databricks.sdk.service.workspace import ExportFormat
 from course import cli
 from course.jobs.workspace import client as connection
 from course.jobs.workspace.deploy import deployed_settings
-from course.jobs.spec.loader import JobSpecError, load_job
+from course.jobs.spec import JobSpecError, load_job
 from fake_databricks import (FakeDatabricks, bundle, clean_env, connected, fake,  # noqa: F401
                              write_profile)
 

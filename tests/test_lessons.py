@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from course.teaching import practical
-from course.jobs.spec.loader import load_job
+from course.jobs.spec import load_job
 from course.jobs.local.history.store import History
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def test_a_lesson_has_goals_the_idiom_and_an_exercise_with_a_check(lesson):
 
 def test_the_lesson_jobs_load_and_point_at_notebooks_that_exist():
     for path in sorted((NOTEBOOKS / "jobs").glob("*.yml")):
-        from course.jobs.spec.loader import list_jobs
+        from course.jobs.spec import list_jobs
 
         for key in list_jobs(path):
             job = load_job(path, job_key=key)

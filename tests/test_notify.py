@@ -415,7 +415,7 @@ def test_health_threshold_helper():
 
 
 def test_the_day7_job_warns_after_1200_seconds_and_mails_failures():
-    from course.jobs.spec.loader import load_job
+    from course.jobs.spec import load_job
 
     s = load_job(REPO / "databricks.yml").settings
     assert notify.health_threshold_seconds(s) == 1200

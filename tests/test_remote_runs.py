@@ -13,7 +13,7 @@ from course import cli
 from course.jobs import workspace as remote
 from course.jobs.workspace import runs
 from course.jobs.workspace.deploy import deploy
-from course.jobs.spec.loader import load_job
+from course.jobs.spec import load_job
 from fake_databricks import LATEST_REPAIR_ID_MISSING, bundle, clean_env, connected, fake  # noqa: F401
 
 POLL = 0.01

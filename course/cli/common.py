@@ -33,7 +33,7 @@ def add_on_option(parser) -> None:
 def load(args):
     """The job named on the command line, validated; bad input → UsageError (exit 2)."""
     from course.jobs.model.params import ParamError, parse_overrides
-    from course.jobs.spec.loader import DEFAULT_TARGET, JobSpecError, load_job
+    from course.jobs.spec import DEFAULT_TARGET, JobSpecError, load_job
 
     path = Path(args.job) if args.job else REPO_ROOT / "databricks.yml"
     # For a workspace, `dev` when the bundle has it: its default target, `local`, is for this machine.

@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
 
 def _trigger(loaded, poll: float = 2.0):
-    from course.jobs.spec.loader import JobSpecError
+    from course.jobs.spec import JobSpecError
     from course.jobs.schedules.triggers import job_trigger
 
     try:

@@ -12,7 +12,7 @@ repository (`python runner.py practical new` writes a starter with one task and 
 
 `own-job` says whether the file is yours (not the kit's `databricks.yml` or a lesson's job, a
 name of its own, notebook tasks from notebooks/exercises/); the next three read its definition
-(`course.jobs.spec.loader.load_job`); `repair` reads the run history of *that job's name*
+(`course.jobs.spec.load_job`); `repair` reads the run history of *that job's name*
 (`course.jobs.local.history.History`), so the kit's `day7-medallion` runs and the lessons' runs never
 count. Each prints ✓ or ✗ lines that say what is there and, when something is missing, what
 to do. Exit code 0 when every item checked passes, 1 when one does not, 2 for a bad command
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from course.jobs.model.cron import describe_cron
 from course.platform import paths
 
 ITEMS = ("own-job", "dependent-tasks", "job-cluster", "schedule", "repair")
@@ -89,7 +90,7 @@ def _rel(path: Path) -> str:
 
 def kit_job_names() -> set[str]:
     """The names of the kit's own jobs (databricks.yml, every target, and the lessons' jobs)."""
-    from course.jobs.spec.loader import JobSpecError, list_jobs, load_job
+    from course.jobs.spec import JobSpecError, list_jobs, load_job
 
     names: set[str] = set()
     files = [*KIT_JOB_FILES, *sorted(KIT_JOBS_DIR.glob("*.yml"))]
@@ -210,16 +211,6 @@ def check_schedule(settings, paused_by_mode: bool = False) -> Result:
     return Result("schedule", True, lines)
 
 
-def describe_cron(expr: str) -> str:
-    """A plain reading of the common shapes; anything else is just 'a Quartz schedule'."""
-    parts = expr.split()
-    if len(parts) in (6, 7) and all(p.isdigit() for p in parts[:3]) and parts[3:6] in (["*", "*", "?"], ["?", "*", "*"]):
-        return f"every day at {int(parts[2]):02d}:{int(parts[1]):02d}:{int(parts[0]):02d}"
-    if len(parts) in (6, 7) and all(p.isdigit() for p in parts[:3]) and parts[3] == "?" and parts[4] == "*":
-        return f"at {int(parts[2]):02d}:{int(parts[1]):02d} on days of week {parts[5]}"
-    return "a Quartz schedule"
-
-
 # --------------------------------------------------------------------------- the run history
 
 def _state(task) -> str | None:
@@ -279,7 +270,7 @@ def check_repair(history, job_name: str, limit: int = 50, job_file: Path | None 
 def run_checks(items: list[str], job_file: Path = DEFAULT_JOB_FILE, job_key: str | None = None,
                target: str | None = None, history=None, exercises_dir: Path | None = None) -> list[Result]:
     """The results of `items` for the job in `job_file` (FileNotFoundError when there is none)."""
-    from course.jobs.spec.loader import load_job
+    from course.jobs.spec import load_job
 
     job_file = Path(job_file)
     if not job_file.is_file():
@@ -347,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown item {', '.join(unknown)} (choose from {', '.join(ITEMS)}, all)")
     items = list(ITEMS) if not args.items or "all" in args.items else list(dict.fromkeys(args.items))
-    from course.jobs.spec.loader import JobSpecError
+    from course.jobs.spec import JobSpecError
 
     try:
         results = run_checks(items, args.job, args.job_key, args.target)

@@ -43,11 +43,10 @@ from typing import Any
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
-from course.jobs.spec.loader import JobSpecError, LoadedJob
+from course.jobs.spec import JobSpecError, LoadedJob
 from course.jobs.workspace.client import RemoteError, api_errors, current_user
 from course.jobs.workspace.naming import (PLACEHOLDER_USER, TAG_KEY, bundle_and_target, deployed_name,
                                           jobs_named, kit_tag, short_name)
-from course.platform import user as platform_user
 
 __all__ = ["Upload", "DeployResult", "deployed_settings", "deploy", "compute_mode",
            "COMPUTE_VARIABLE", "PLACEHOLDER_USER"]
@@ -100,7 +99,7 @@ def compute_mode(loaded: LoadedJob) -> str:
     return value
 
 
-def _swap_user(text: str, old: str, new: str) -> str:
+def _swap_user(text: str, old: str | None, new: str) -> str:
     """``/Workspace/Users/<old>/…`` → ``/Workspace/Users/<new>/…``: load_job resolved the
     default root path and ``${workspace.current_user.userName}`` with the local user name."""
     if old == new or not old:
@@ -122,7 +121,7 @@ def _file_path(loaded: LoadedJob, user: str) -> str:
     ws = loaded.workspace or {}
     default_root = f"/Workspace/Users/{user}/.bundle/{bundle}/{target}"
     file_path = ws.get("file_path") or (ws.get("root_path") or default_root) + "/files"
-    return _swap_user(str(file_path).rstrip("/"), platform_user.current_user(), user)
+    return _swap_user(str(file_path).rstrip("/"), loaded.user, user)
 
 
 def _notebook_upload(local: Path, remote_base: str) -> Upload:
@@ -144,9 +143,8 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     """
     user = me or PLACEHOLDER_USER
     mode = compute_mode(loaded)
-    local_user = platform_user.current_user()  # the user load_job put into default paths
     data = _walk_strings(loaded.settings.as_dict(),  # builds new containers: no copy needed
-                         lambda s: _swap_user(s, local_user, user))
+                         lambda s: _swap_user(s, loaded.user, user))
     settings = jobs.JobSettings.from_dict(data)
     files = _file_path(loaded, user)
     root = Path(loaded.root)

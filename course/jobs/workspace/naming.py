@@ -13,7 +13,7 @@ from course.jobs.workspace.client import RemoteError, api_errors, current_user, 
 from course.platform import user as platform_user
 
 if TYPE_CHECKING:
-    from course.jobs.spec.loader import LoadedJob
+    from course.jobs.spec import LoadedJob
 
 __all__ = ["TAG_KEY", "PLACEHOLDER_USER", "short_name", "bundle_and_target", "kit_tag", "deployed_name",
            "jobs_named", "find_job"]

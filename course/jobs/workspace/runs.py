@@ -19,7 +19,7 @@ from course.jobs.workspace.client import RemoteError, api_errors
 from course.jobs.workspace.naming import find_job
 
 if TYPE_CHECKING:
-    from course.jobs.spec.loader import LoadedJob
+    from course.jobs.spec import LoadedJob
 
 __all__ = ["FollowTimeout", "run_now", "repair", "list_runs", "run_result", "is_terminal", "POLL_S"]
 
