@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lab doctor bench exercises clean
+.PHONY: install run test lab doctor bench exercises clean chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -23,11 +23,22 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python runner.py
 
-test: $(STAMP)
+# The browser test (tests/test_lab_browser.py) needs /usr/bin/chromium: installed from Debian
+# when we are root; otherwise that test skips and says why.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "no /usr/bin/chromium and not root: the browser test will be skipped"; fi; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest tests solutions --nbval --nbval-sanitize-with nbval_sanitize.cfg
 
+# course/teaching/lab.py: terminals get the venv's Python, .day7/ opens, widget state is saved
 lab: $(STAMP)
-	$(BIN)/jupyter lab --allow-root --ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
+	$(BIN)/python -m course.teaching.lab
 
 doctor: $(STAMP)
 	$(BIN)/python runner.py doctor

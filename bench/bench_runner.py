@@ -152,7 +152,7 @@ def trivial_chain(workdir: Path, env: dict) -> tuple[float, float]:
     cli = min(runner_cli(env, "--job", str(folder / "job.yml")) for _ in range(3))
     code = textwrap.dedent(f"""
         import time
-        from course.jobs.spec.loader import load_job
+        from course.jobs.spec import load_job
         from course.jobs.local.runner import LocalRunner
         from course.jobs.local.history import History
         import papermill, scrapbook  # a warm process, as in a notebook or service

@@ -31,7 +31,7 @@ RUNNER_PY = REPO_ROOT / "runner.py"
 
 
 def load(job_key: str, **variables: str):
-    from course.jobs.spec.loader import load_job
+    from course.jobs.spec import load_job
 
     return load_job(BUNDLE, job_key=job_key, variables=variables or None)
 

@@ -10,9 +10,9 @@ from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ExportFormat
 
 from course import cli
-from course.jobs.workspace import remote
+from course.jobs.workspace import client as connection
 from course.jobs.workspace.deploy import deployed_settings
-from course.jobs.spec.loader import JobSpecError, load_job
+from course.jobs.spec import JobSpecError, load_job
 from fake_databricks import (FakeDatabricks, bundle, clean_env, connected, fake,  # noqa: F401
                              write_profile)
 
@@ -266,7 +266,7 @@ def test_wrong_host_nothing_listening(clean_env, bundle, capsys, monkeypatch):
         port = s.getsockname()[1]
     monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-whatever")
-    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(connection, "CONNECT_TIMEOUT_S", 1)
     code, out, err = deploy_cli(capsys, "--job", str(bundle))
     assert code == 2
     line = one_sentence(err)

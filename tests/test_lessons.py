@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from course.teaching import practical
-from course.jobs.spec.loader import load_job
+from course.jobs.spec import load_job
 from course.jobs.local.history import History
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def test_a_lesson_has_goals_the_idiom_and_an_exercise_with_a_check(lesson):
 
 def test_the_lesson_jobs_load_and_point_at_notebooks_that_exist():
     for path in sorted((NOTEBOOKS / "jobs").glob("*.yml")):
-        from course.jobs.spec.loader import list_jobs
+        from course.jobs.spec import list_jobs
 
         for key in list_jobs(path):
             job = load_job(path, job_key=key)
@@ -183,10 +183,22 @@ def test_the_repair_item_follows_a_run_from_its_failure_to_a_successful_repair(t
 
 
 def test_the_command_checks_items_and_says_so_in_its_exit_code(tmp_path, capsys):
-    assert practical.main(["check", "dependent-tasks", "schedule"]) == 0
+    # (tests/test_practical.py: the checklist is about the learner's own my_job.yml)
+    job = write_job(tmp_path, """
+        bundle: {name: practice}
+        resources:
+          jobs:
+            mine:
+              name: mine
+              schedule: {quartz_cron_expression: "0 0 2 * * ?", timezone_id: UTC}
+              tasks:
+                - {task_key: a, notebook_task: {notebook_path: ./task.ipynb}}
+                - {task_key: b, depends_on: [{task_key: a}], notebook_task: {notebook_path: ./task.ipynb}}
+    """)
+    assert practical.main(["check", "dependent-tasks", "schedule", "--job", str(job)]) == 0
     out = capsys.readouterr().out
     assert "✓ dependent-tasks" in out and "✓ schedule" in out and "2 of 2 done." in out
-    assert practical.main(["check", "repair"]) == 1  # a fresh DAY7_HOME: no runs yet
+    assert practical.main(["check", "repair", "--job", str(job)]) == 1  # a fresh DAY7_HOME: no runs yet
     assert "✗ repair" in capsys.readouterr().out
     broken = tmp_path / "broken.yml"
     broken.write_text("bundle: {name: b}\nresources: {jobs: {x: {tasks: [{task_key: a, depends_on: [{task_key: nope}]}]}}}")

@@ -1,4 +1,4 @@
-"""Job notifications (course.jobs.notify.notifier): a real SMTP server and a real webhook receiver on 127.0.0.1."""
+"""Job notifications (course.jobs.notify): a real SMTP server and a real webhook receiver on 127.0.0.1."""
 from __future__ import annotations
 
 import email
@@ -15,8 +15,8 @@ from aiosmtpd.controller import Controller
 from databricks.sdk.service import jobs
 
 from course.platform import paths
-from course.jobs.notify import notifier as notify
-from course.jobs.notify.notifier import Notifier, NotifyConfigError, SmtpConfig
+from course.jobs import notify
+from course.jobs.notify import Notifier, NotifyConfigError, SmtpConfig
 from course.jobs.local.history import History
 
 REPO = Path(__file__).resolve().parent.parent
@@ -168,7 +168,7 @@ def test_run_start_success_and_failure_emails_carry_the_run(hist, smtp):
     assert to == ["oncall@x.io", "lead@x.io"]
     text = failed.get_content()
     assert f"Run:        {rb.run_id}" in text
-    assert "Result:     FAILED (INTERNAL_ERROR)" in text
+    assert "Result:     FAILED (a task failed; the life cycle state is INTERNAL_ERROR, as on Databricks)" in text
     assert "Failed task: silver: quarantine share 0.12 > 0.05" in text
     assert "Duration:" in text
     assert str(paths.runs_dir() / str(rb.run_id)) in text
@@ -415,7 +415,7 @@ def test_health_threshold_helper():
 
 
 def test_the_day7_job_warns_after_1200_seconds_and_mails_failures():
-    from course.jobs.spec.loader import load_job
+    from course.jobs.spec import load_job
 
     s = load_job(REPO / "databricks.yml").settings
     assert notify.health_threshold_seconds(s) == 1200

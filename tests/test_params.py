@@ -140,7 +140,7 @@ def test_base_parameters_can_use_job_parameters_and_task_values(ctx):
 
 
 def test_fixture_bundle_run_date_default(ctx):
-    from course.jobs.spec.loader import load_job
+    from course.jobs.spec import load_job
     job = load_job(BUNDLE)
     bronze = job.settings.tasks[0]
     got = params.resolve_task_parameters(job.settings, bronze, {"schema": "s2"}, replace(ctx, task_key=None))

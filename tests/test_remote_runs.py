@@ -1,4 +1,4 @@
-"""Running, following, repairing and listing the deployed job (course.jobs.workspace.remote) against the
+"""Running, following, repairing and listing the deployed job (course.jobs.workspace) against the
 fake workspace, through the real SDK — as library calls and through `runner.py … --on databricks`."""
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from databricks.sdk import errors as sdk_errors
 from databricks.sdk.service import jobs
 
 from course import cli
-from course.jobs.workspace import remote
+from course.jobs import workspace as remote
+from course.jobs.workspace import runs
 from course.jobs.workspace.deploy import deploy
-from course.jobs.spec.loader import load_job
+from course.jobs.spec import load_job
 from fake_databricks import LATEST_REPAIR_ID_MISSING, bundle, clean_env, connected, fake  # noqa: F401
 
 POLL = 0.01
@@ -20,7 +21,7 @@ POLL = 0.01
 
 @pytest.fixture
 def fast_polls(monkeypatch):
-    monkeypatch.setattr(remote, "POLL_S", POLL)
+    monkeypatch.setattr(runs, "POLL_S", POLL)
 
 
 @pytest.fixture

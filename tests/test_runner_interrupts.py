@@ -86,3 +86,30 @@ def test_sigkill_loses_nothing_finished_and_the_run_can_be_repaired(day7_home):
     # The repair ran on a new job cluster, which still sees the table `first` wrote before the crash.
     assert repaired.values("after") == {"rows": 5}
     no_processes_left(day7_home, timeout=30)
+
+
+@pytest.mark.slow
+def test_a_job_cluster_that_dies_fails_its_task_at_once_and_the_retry_gets_a_new_cluster(day7_home):
+    """The JVM is killed while the task runs Spark queries on it: no waiting on Spark Connect
+    retries; the task run says which cluster died and where its log is; the retry succeeds."""
+    proc = start_runner(["run", *job_args("cluster_dies")])
+    wait_for(lambda: started_marker("victim"), timeout=150, what="the victim notebook to start")
+    [jvm] = [pid for pid, cmd in processes_of(day7_home).items() if "SparkConnectServer" in cmd]
+    os.kill(jvm, signal.SIGKILL)
+    killed = time.monotonic()
+    code, out, err = finish(proc, timeout=180)
+    assert code == 0, (out, err)
+
+    history = History()
+    [row] = history.list_runs()
+    run = history.get_run(row.run_id)
+    first, retry = attempts(run)["victim"]
+    assert first.state.life_cycle_state.value == "INTERNAL_ERROR"
+    message = first.state.state_message
+    assert message.startswith("Cluster 'local' terminated unexpectedly: its Spark JVM exited (killed by signal 9)")
+    assert f"runs/{run.run_id}/cluster-local.log" in message
+    # Noticed within seconds, not after minutes of connection retries.
+    assert first.end_time / 1000 - (time.time() - (time.monotonic() - killed)) < 10
+    assert retry.state.result_state.value == "SUCCESS" and run_state(run) == ("TERMINATED", "SUCCESS")
+    assert (day7_home / "runs" / str(run.run_id) / "cluster-local-2.log").exists()  # a new cluster
+    no_processes_left(day7_home, timeout=30)

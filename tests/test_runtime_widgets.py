@@ -94,15 +94,24 @@ def test_interactive_declarations_are_ipywidgets_with_the_defaults(tmp_path):
     assert seen["all"] == {"source_path": "/default/path", "layer": "bronze", "regions": "eu"}
 
     per_cell = [[o for o in c.outputs if WIDGET_VIEW in o.get("data", {})] for c in result.cells]
-    assert [len(v) for v in per_cell] == [0, 0, 2, 0, 2, 1, 0, 0]
+    # Cell 4 showed regions and format; removing format (cell 5) turned its output into a note,
+    # so a reopened notebook shows no dead view ("model not found").
+    assert [len(v) for v in per_cell] == [0, 0, 2, 0, 1, 1, 0, 0]
+    notes = [o["data"].get("text/html", "") for o in result.cells[4].outputs if "data" in o]
+    assert any("widget <code>format</code> removed" in n for n in notes), result.cells[4].outputs
     state = result.metadata["widgets"][WIDGET_STATE]["state"]
     models = {m: state[m]["state"] for m in _views(result)}
+    # A combobox is shown in a box with a hint ("pick parquet, delta, or type any value").
+    for m, s in list(models.items()):
+        if s["_model_name"] == "HBoxModel":
+            inner, hint = (state[c[len("IPY_MODEL_"):]]["state"] for c in s["children"])
+            assert "or type any value" in hint["value"]
+            models[m] = inner
     by_label = {s["description"]: (s["_model_name"], _value(s)) for s in models.values()}
     assert by_label == {
         "source_path": ("TextModel", "/default/path"),
         "layer": ("DropdownModel", "bronze"),
         "Regions": ("SelectMultipleModel", ["eu"]),
-        "format": ("ComboboxModel", "parquet"),
     }
     # The re-run of "source_path" in cell 5 shows the same model again, not a new one.
     text_views = [m for m in _views(result) if models[m]["_model_name"] == "TextModel"]

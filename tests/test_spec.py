@@ -1,4 +1,4 @@
-"""course.jobs.spec.loader: bundles, targets, variables, includes, JSON inputs and every error."""
+"""course.jobs.spec: bundles, targets, variables, includes, JSON inputs and every error."""
 from __future__ import annotations
 
 import copy
@@ -10,7 +10,8 @@ import pytest
 import yaml
 from databricks.sdk.service import jobs
 
-from course.jobs.spec.loader import JobSpecError, list_jobs, load_job, validate_quartz_cron
+from course.jobs.model.cron import validate_quartz_cron
+from course.jobs.spec import JobSpecError, list_jobs, load_job
 
 FIXTURE = Path(__file__).parent / "jobs" / "day7"
 NOTEBOOKS = ("01_bronze", "02_silver", "03_gold")
@@ -167,6 +168,17 @@ def test_json_error_paths(tmp_path):
         load_job(tmp_path / "bare.json")
     with pytest.raises(JobSpecError, match=r"no job 'other' \(jobs: j\)"):
         load_job(tmp_path / "bare.json", job_key="other")
+
+
+def test_the_loaded_job_carries_its_field_prefix_and_user(tmp_path):
+    """Messages about a loaded job (triggers, deploy) name fields from the top of its file."""
+    bundle = load_job(FIXTURE)
+    assert (bundle.field_prefix, bundle.user) == ("resources.jobs.day7_medallion", "learner@example.com")
+    assert bundle.field_path("tasks[0].depends_on") == "resources.jobs.day7_medallion.tasks[0].depends_on"
+    wrapped = load_job(FIXTURE / "deployed_job.json")
+    assert (wrapped.field_prefix, wrapped.field_path("trigger")) == ("settings", "settings.trigger")
+    bare = load_job(FIXTURE.parent / "json" / "bare_settings.json")
+    assert (bare.field_prefix, bare.field_path("trigger")) == ("", "trigger")
 
 
 def test_json_syntax_error_has_a_line(tmp_path):

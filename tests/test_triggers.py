@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from course.jobs.schedules import triggers
-from course.jobs.spec.loader import JobSpecError, load_job
+from course.jobs.spec import JobSpecError, load_job
 from course.jobs.schedules.triggers import (Backoff, ContinuousTrigger, CronTrigger, FileArrivalTrigger, FileArrivalWatcher,
                                   TriggerError, describe_schedule, job_trigger, next_fire_times, watch)
 

@@ -1,19 +1,16 @@
 """The command line behind `python runner.py` (also installed as `day7`).
 
 Each subcommand lives in its own module with `register(subparsers)`, which adds
-its parser and sets `handler` to a function `(args) -> exit code`.
+its parser and sets `handler` to a function `(args) -> exit code`; `build_parser`
+lists them, in the order `--help` shows them.
 Exit codes: 0 success, 1 a run that did not succeed (or a doctor failure),
 2 a bad command line, job definition or configuration — in which case nothing ran.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
-
-# Subcommand modules, in the order `--help` lists them.
-COMMANDS = ["run", "repair", "runs", "schedule", "deploy", "data", "exercises", "doctor"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,8 +28,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="runner.py", description="Run, repair and deploy the Day 7 job.")
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for name in COMMANDS:
-        importlib.import_module(f"course.cli.{name}").register(subparsers)
+    # Imported here, not at the top: each command module imports this package's names.
+    from course.cli import data, deploy, doctor, exercises, practical, repair, run, runs, schedule
+
+    for command in (run, repair, runs, schedule, deploy, data, practical, exercises, doctor):
+        command.register(subparsers)
     return parser
 
 

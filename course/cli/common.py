@@ -33,7 +33,7 @@ def add_on_option(parser) -> None:
 def load(args):
     """The job named on the command line, validated; bad input → UsageError (exit 2)."""
     from course.jobs.model.params import ParamError, parse_overrides
-    from course.jobs.spec.loader import DEFAULT_TARGET, JobSpecError, load_job
+    from course.jobs.spec import DEFAULT_TARGET, JobSpecError, load_job
 
     path = Path(args.job) if args.job else REPO_ROOT / "databricks.yml"
     # For a workspace, `dev` when the bundle has it: its default target, `local`, is for this machine.
@@ -82,4 +82,24 @@ def show_finished(run, args) -> int:
         print_json(run.as_dict())
     else:
         print(summary(run, Colors(sys.stdout.isatty())))
+        links = lab_links(run)
+        if links:
+            print("\nOpen in JupyterLab:")
+            for key, url in links:
+                print(f"  {key:<16} {url}")
     return exit_code_for(run)
+
+
+def lab_links(run) -> list[tuple[str, str]]:
+    """(task key, JupyterLab URL of its latest executed notebook) when run in a JupyterLab terminal."""
+    from course.cli.progress import latest_tasks
+    from course.teaching.lab import link_for
+
+    links = []
+    for key, runs in latest_tasks(run).items():
+        url = runs[-1].run_page_url or ""
+        if url.startswith("file://") and url.endswith(".ipynb"):
+            link = link_for(url[len("file://"):])
+            if link:
+                links.append((key, link))
+    return links

@@ -13,7 +13,7 @@ from course.cli import EXIT_OK, UsageError
 
 
 def register(subparsers) -> None:
-    from course.jobs.spec.loader import DEFAULT_TARGET
+    from course.jobs.spec import DEFAULT_TARGET
 
     p = subparsers.add_parser(
         "deploy", help="deploy the job and its notebooks to a Databricks workspace",
@@ -36,9 +36,9 @@ def register(subparsers) -> None:
 
 def handle(args) -> int:
     from course.cli.common import load
-    from course.jobs.workspace import remote
+    from course.jobs import workspace as remote
     from course.jobs.workspace.deploy import deploy
-    from course.jobs.spec.loader import JobSpecError
+    from course.jobs.spec import JobSpecError
 
     loaded = load(args)
     try:

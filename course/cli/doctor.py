@@ -84,7 +84,7 @@ def check_widgets():
 
 def check_databricks():
     """Whether a workspace is configured and answers; never prints a secret."""
-    from course.jobs.workspace import remote
+    from course.jobs import workspace as remote
 
     try:
         client = remote.workspace_client()

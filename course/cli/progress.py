@@ -54,11 +54,14 @@ class Colors:
     def __init__(self, enabled: bool):
         self.enabled = enabled
 
-    def state(self, word: str) -> str:
+    def state(self, word: str, width: int = 0) -> str:
+        """The state word coloured by what it means, then padded to `width` (colour codes take
+        no room on screen; padding first would make every word miss GOOD/BAD: all yellow)."""
+        pad = " " * max(0, width - len(word))
         if not self.enabled:
-            return word
+            return word + pad
         colour = GREEN if word in GOOD else RED if word in BAD else YELLOW
-        return f"{colour}{word}{RESET}"
+        return f"{colour}{word}{RESET}{pad}"
 
     def dim(self, text: str) -> str:
         return f"{DIM}{text}{RESET}" if self.enabled else text
@@ -112,7 +115,7 @@ class RunProgress:
             last = runs[-1]
             word = task_state(last)
             attempts = sum(1 for r in runs if task_state(r) != "WAITING_FOR_RETRY")
-            lines.append(f"  {key:<16} {self.colors.state(f'{word:<18}')} "
+            lines.append(f"  {key:<16} {self.colors.state(word, 18)} "
                          f"{duration(last.start_time, last.end_time or None):>7}"
                          + (f"  attempt {attempts}" if attempts > 1 else ""))
         self.stream.write("\n".join(lines) + "\n")
@@ -140,7 +143,7 @@ def summary(run, colors: Colors | None = None) -> str:
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header[:4], widths)) + "  " + header[4]]
     for row in rows:
-        cells = [row[0].ljust(widths[0]), colors.state(row[1].ljust(widths[1])),
+        cells = [row[0].ljust(widths[0]), colors.state(row[1], widths[1]),
                  row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4]]
         lines.append("  ".join(cells))
     state = run_state(run)
@@ -149,6 +152,61 @@ def summary(run, colors: Colors | None = None) -> str:
     lines.append("")
     lines.append(f"run {run.run_id}: {colors.state(state)} in {total}" + (f" — {message}" if message else ""))
     return "\n".join(lines)
+
+
+def attempts_table(run, colors: Colors | None = None) -> str:
+    """Every task run of a run (attempts and repairs), oldest first, with the task run id
+    that `runs output TASK_RUN_ID` takes."""
+    colors = colors or Colors(False)
+    repair_of: dict[int, str] = {}
+    for number, item in enumerate(run.repair_history or []):
+        for task_run_id in item.task_run_ids or []:
+            repair_of[task_run_id] = "run" if number == 0 else f"repair {number}"
+    rows = []
+    for task in sorted(run.tasks or [], key=lambda t: t.run_id or 0):
+        rows.append((str(task.run_id or "-"), task.task_key, str(task.attempt_number or 0),
+                     repair_of.get(task.run_id, "run"), task_state(task),
+                     duration(task.start_time, task.end_time or None) if task.start_time else "-", _output(task)))
+    header = ("task_run_id", "task", "attempt", "in", "state", "duration", "output")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(6)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header[:6], widths)) + "  " + header[6]]
+    for row in rows:
+        lines.append("  ".join([row[0].rjust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]),
+                                row[3].ljust(widths[3]), colors.state(row[4], widths[4]),
+                                row[5].rjust(widths[5]), row[6]]))
+    return "\n".join(lines)
+
+
+RECENT_SAVE_S = 600
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
+
+
+def saved_notes(loaded, now: float | None = None, recent_s: float = RECENT_SAVE_S) -> list[str]:
+    """Lines saying which file each notebook task runs and when it was saved, when one of them
+    was saved in the last `recent_s` seconds (someone is editing): the job runs the files on
+    disk, not the tabs open in JupyterLab, so an unsaved edit is not in the run."""
+    now = time.time() if now is None else now
+    found = []
+    for task in loaded.settings.tasks or []:
+        if task.notebook_task is None:
+            continue
+        try:
+            mtime = os.path.getmtime(task.notebook_task.notebook_path)
+        except OSError:
+            continue
+        path = task.notebook_task.notebook_path
+        rel = os.path.relpath(path)
+        found.append((task.task_key, path if rel.startswith("..") else rel, now - mtime))
+    if not any(age < recent_s for _, _, age in found):
+        return []
+    lines = ["the job runs the notebook files as saved on disk, not your open tabs: save them first (Ctrl-S)"]
+    lines += [f"  {key}: {path}, saved {time.strftime('%H:%M:%S', time.localtime(now - age))} ({_ago(age)})"
+              for key, path, age in found]
+    return lines
 
 
 def _output(task) -> str:

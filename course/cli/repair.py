@@ -30,7 +30,7 @@ def handle(args) -> int:
 
     progress = RunProgress(sys.stderr)
     if args.on == "databricks":
-        from course.jobs.workspace import remote
+        from course.jobs import workspace as remote
         try:
             client = remote.workspace_client(args.profile)
             run = remote.repair(loaded, args.run_id, client=client, rerun_tasks=args.task,
@@ -40,19 +40,18 @@ def handle(args) -> int:
             raise UsageError(str(exc)) from None
         return show_finished(run, args)
 
-    from course.jobs.model.params import ParamError
-    from course.jobs.local.runner import LocalRunner, RunError, RunOptions
-    from course.jobs.local.history import History, HistoryError, RunNotFound
+    from course.cli.launch import run_locally
+    from course.jobs.local.history import History
+    from course.jobs.local.runner import RunOptions
 
     sigterm_as_interrupt()
+    from course.cli.progress import saved_notes
+
+    for line in saved_notes(loaded):
+        progress.note(line)
     history = History()
-    runner = LocalRunner(loaded, history, RunOptions(max_parallel=args.max_parallel,
-                                                     on_update=progress.update, on_note=progress.note))
-    try:
-        runner.repair(args.run_id, rerun_tasks=args.task, rerun_dependents=args.dependents, overrides=params)
-    except (RunError, ParamError, HistoryError) as exc:
-        raise UsageError(str(exc)) from None
-    except RunNotFound as exc:
-        raise UsageError(exc.args[0] if exc.args else f"run {args.run_id} not found") from None
+    options = RunOptions(max_parallel=args.max_parallel, on_update=progress.update, on_note=progress.note)
+    run_locally(loaded, history, options, repair_of=args.run_id, rerun_tasks=args.task,
+                rerun_dependents=args.dependents, overrides=params)
     progress.close()
     return show_finished(history.get_run(args.run_id), args)

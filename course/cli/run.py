@@ -29,29 +29,29 @@ def handle(args) -> int:
         return run_remote(args, loaded, params)
     if args.max_parallel < 1:
         raise UsageError("--max-parallel must be at least 1")
+    from course.cli.launch import require_java_if_needed, run_locally
     from course.cli.progress import RunProgress
-    from course.jobs.model.params import ParamError
-    from course.jobs.local.runner import LocalRunner, RunError, RunOptions
     from course.jobs.local.history import History
+    from course.jobs.local.runner import RunOptions
 
-    _require_java_if_needed(loaded)
+    require_java_if_needed(loaded)
     sigterm_as_interrupt()
     progress = RunProgress(sys.stderr)
     options = RunOptions(overrides=params, layers=args.layer, max_parallel=args.max_parallel,
                          on_update=progress.update, on_note=progress.note)
+    from course.cli.progress import saved_notes
+
+    for line in saved_notes(loaded):
+        progress.note(line)
     history = History()
-    runner = LocalRunner(loaded, history, options)
-    try:
-        run_id = runner.run()
-    except (RunError, ParamError) as exc:
-        raise UsageError(str(exc)) from None
+    run_id = run_locally(loaded, history, options)
     progress.close()
     return show_finished(history.get_run(run_id), args)
 
 
 def run_remote(args, loaded, params) -> int:
     from course.cli.progress import RunProgress
-    from course.jobs.workspace import remote
+    from course.jobs import workspace as remote
 
     if args.layer:
         raise UsageError("--layer runs locally only (on Databricks, repair the run with --task instead)")
@@ -63,14 +63,3 @@ def run_remote(args, loaded, params) -> int:
         raise UsageError(str(exc)) from None
     progress.close()
     return show_finished(run, args)
-
-
-def _require_java_if_needed(loaded) -> None:
-    """A job cluster needs Java: say so in one paragraph before anything starts."""
-    from course.platform.java import JavaMissing, require_java
-
-    if any(t.job_cluster_key or t.new_cluster for t in loaded.settings.tasks or []):
-        try:
-            require_java()
-        except JavaMissing as exc:
-            raise UsageError(str(exc)) from None

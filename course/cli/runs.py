@@ -35,8 +35,11 @@ def handle(args) -> int:
             if args.json:
                 print_json(run.as_dict())
                 return EXIT_OK
-            from course.cli.progress import Colors, summary
-            print(summary(run, Colors(sys.stdout.isatty())))
+            from course.cli.progress import Colors, attempts_table, summary
+            colors = Colors(sys.stdout.isatty())
+            print(summary(run, colors))
+            print("\nEvery task run (`runs output TASK_RUN_ID` shows one):")
+            print(attempts_table(run, colors))
             return exit_code_for(run)
         return _output(history, args)
     except RunNotFound as exc:
@@ -57,7 +60,7 @@ def _list(runs, args) -> int:
     for run in runs:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime((run.start_time or 0) / 1000))
         state = run_state(run)
-        print(f"{run.run_id:>8}  {started:<19}  {colors.state(f'{state:<22}')}  "
+        print(f"{run.run_id:>8}  {started:<19}  {colors.state(state, 22)}  "
               f"{duration(run.start_time, run.end_time or None):>8}  {run.run_name or ''}")
     return EXIT_OK
 
@@ -88,7 +91,7 @@ def _output(history, args) -> int:
 
 
 def _remote(args) -> int:
-    from course.jobs.workspace import remote
+    from course.jobs import workspace as remote
 
     loaded = load(args)
     try:

@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
 
 def _trigger(loaded, poll: float = 2.0):
-    from course.jobs.spec.loader import JobSpecError
+    from course.jobs.spec import JobSpecError
     from course.jobs.schedules.triggers import job_trigger
 
     try:
@@ -107,10 +107,10 @@ def handle_watch(args) -> int:
     if trigger.paused:
         print(f"{name}: {trigger.describe()}\n{_paused_note(loaded)}; not watching", file=sys.stderr)
         return EXIT_FAILED
-    from course.cli.run import _require_java_if_needed
+    from course.cli.launch import require_java_if_needed
     from course.jobs.schedules.triggers import watch
 
-    _require_java_if_needed(loaded)
+    require_java_if_needed(loaded)
     sigterm_as_interrupt()
     say(f"{name}: {trigger.describe()}")
     launcher = _Launcher(loaded, params, args)
@@ -143,9 +143,9 @@ class _Launcher:
         self.states: list[str] = []
 
     def run(self, fire) -> bool:
+        from course.cli.launch import run_locally
         from course.cli.progress import RunProgress, duration, run_state
-        from course.jobs.model.params import ParamError
-        from course.jobs.local.runner import LocalRunner, RunError, RunOptions
+        from course.jobs.local.runner import RunOptions
 
         progress = RunProgress(sys.stderr)
         announced = []
@@ -159,10 +159,7 @@ class _Launcher:
         options = RunOptions(overrides=self.params, max_parallel=self.args.max_parallel, trigger=fire.trigger,
                              trigger_time_ms=int(fire.time.timestamp() * 1000),
                              file_arrival_location=fire.location, on_update=on_update, on_note=progress.note)
-        try:
-            run_id = LocalRunner(self.loaded, self.history, options).run()
-        except (RunError, ParamError) as exc:
-            raise UsageError(str(exc)) from None
+        run_id = run_locally(self.loaded, self.history, options)
         progress.close()
         run = self.history.get_run(run_id)
         state = run_state(run)

@@ -86,12 +86,24 @@ def storage() -> Storage:
 _announced = False
 
 
-def announce(stream=None) -> None:
-    """Say once per process, in one sentence, when tables fall back to Parquet."""
+def announcement() -> str | None:
+    """The one sentence about Parquet, the first time it is asked for in this process (else None)."""
     global _announced
     choice = storage()
     if _announced or choice.format == "delta" or os.environ.get("DAY7_QUIET_STORAGE"):
-        return
+        return None
     _announced = True
-    print(f"Note: tables are stored as Parquet because {choice.reason}; "
-          "notebook code is unchanged and is Delta on Databricks.", file=stream or sys.stderr)
+    return (f"Note: tables are stored as Parquet because {choice.reason}; "
+            "notebook code is unchanged and is Delta on Databricks.")
+
+
+def announce(stream=None, say=None) -> None:
+    """Say once per process, in one sentence, when tables fall back to Parquet: through `say`
+    (the runner's progress, which keeps a live table from drawing over it) or to `stream`."""
+    text = announcement()
+    if text is None:
+        return
+    if say is not None:
+        say(text)
+    else:
+        print(text, file=stream or sys.stderr)

@@ -169,6 +169,9 @@ class Notebook:
                 kernel_name=kernelspec.get("name") or "python3", cwd=str(source.parent),
                 progress_bar=False, timeout_func=remaining,
                 shutdown_kernel="immediate",  # a graceful shutdown sometimes waits 3 s
+                # the child kernel's start-up warning ("TCP without encryption") would land in the
+                # calling cell's output through the inherited stderr: errors only
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         except PapermillExecutionError as exc:
             raise NotebookRunFailed(

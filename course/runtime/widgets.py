@@ -37,6 +37,8 @@ class _Widget:
     def __init__(self, kind: str, name: str, default: str, choices: tuple[str, ...], label: str | None) -> None:
         self.kind, self.name, self.default, self.choices, self.label = kind, name, default, choices, label
         self.view: Any = None           # the ipywidget, interactive mode only
+        self.shown: Any = None          # what is displayed: the view, or a box with the view and a hint
+        self.handle: Any = None         # its DisplayHandle: a removed widget's output becomes a note
         self.shown_in_cell: Any = None  # execution_count of the cell that last displayed it
 
     def live_value(self) -> str:
@@ -75,12 +77,38 @@ def _make_view(kind: str, default: str, choices: tuple[str, ...], description: s
     return ipywidgets.SelectMultiple(options=choices, value=tuple(_parts(kind, default)), **common)
 
 
+def _make_shown(kind: str, view: Any, choices: tuple[str, ...]) -> Any:
+    """A combobox is an input with a list that opens on focus: without a word it looks like a
+    text box, so it is shown with its choices and that anything may be typed."""
+    if kind != "combobox":
+        return view
+    import ipywidgets
+
+    hint = ipywidgets.HTML(f"<small>&#9662; pick {', '.join(choices)}, or type any value</small>")
+    return ipywidgets.HBox([view, hint])
+
+
 def _close(view: Any) -> None:
     # Closing the model removes its views from the page; its style and layout
     # models are separate comms, closed too so nothing lingers in the kernel.
     for model in (getattr(view, "style", None), getattr(view, "layout", None), view):
         if model is not None:
             model.close()
+
+
+def _close_widget(widget: "_Widget") -> None:
+    # The outputs that showed it now say so: a saved view of a closed model would read
+    # "Error displaying widget: model not found" once the notebook is reopened.
+    if widget.handle is not None:
+        from IPython.display import HTML
+
+        widget.handle.update(HTML(f"<small>(widget <code>{widget.name}</code> removed)</small>"))
+    if widget.shown is not None and widget.shown is not widget.view:
+        for child in widget.shown.children:
+            if child is not widget.view:
+                _close(child)
+        _close(widget.shown)
+    _close(widget.view)
 
 
 class Widgets:
@@ -133,19 +161,21 @@ class Widgets:
             return
         description = widget.label or widget.name
         if old is not None and old.view is not None and (old.kind, old.choices) == (widget.kind, widget.choices):
-            widget.view, widget.shown_in_cell = old.view, old.shown_in_cell  # keep the learner's pick
+            widget.view, widget.shown, widget.shown_in_cell = old.view, old.shown, old.shown_in_cell  # keep the pick
+            widget.handle = old.handle
             widget.view.description = description
         else:
             if old is not None and old.view is not None:
-                _close(old.view)
+                _close_widget(old)
             widget.view = _make_view(widget.kind, widget.default, widget.choices, description)
+            widget.shown = _make_shown(widget.kind, widget.view, widget.choices)
         self._widgets[widget.name] = widget
         # Show it once per cell run: a rerun cell lost its old output, a second
         # declaration in the same cell would only duplicate it.
         if widget.shown_in_cell != kernel.execution_count:
             from IPython.display import display
 
-            display(widget.view)
+            widget.handle = display(widget.shown, display_id=True)
             widget.shown_in_cell = kernel.execution_count
 
     # --- reading -----------------------------------------------------------------
@@ -197,7 +227,7 @@ class Widgets:
                 return  # a task parameter without a widget: nothing to remove
             raise InputWidgetNotDefined(f"No input widget named {name} is defined, so it cannot be removed.")
         if widget.view is not None:
-            _close(widget.view)
+            _close_widget(widget)
 
     def removeAll(self) -> None:
         for name in list(self._widgets):

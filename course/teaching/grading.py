@@ -63,9 +63,14 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 # loaded before nbval): jsonschema's slow IRI checker would cost ~1.2 s (see quickimport).
 skip_iri_format_checker()
 
-LANGUAGE_INFO = {"name": "python", "file_extension": ".py", "mimetype": "text/x-python",
-                 "codemirror_mode": {"name": "ipython", "version": 3},
-                 "nbconvert_exporter": "python", "pygments_lexer": "ipython3"}
+# language_info exactly as the kit's kernel reports it (ipykernel on the Python the kit is
+# developed with): JupyterLab writes the kernel's into a notebook it opens, and a notebook that
+# differs opens *modified*, so autosave would rewrite committed notebooks (then `git pull`
+# conflicts). With another Python version only `version` differs (see README).
+KERNEL_PYTHON = "3.11.7"
+LANGUAGE_INFO = {"name": "python", "version": KERNEL_PYTHON, "mimetype": "text/x-python",
+                 "codemirror_mode": {"name": "ipython", "version": 3}, "pygments_lexer": "ipython3",
+                 "nbconvert_exporter": "python", "file_extension": ".py"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -298,28 +303,21 @@ def refresh_solutions(paths_: Iterable[Path] | None = None, *, timeout: int = 90
 
     targets = sorted(Path(p) for p in (paths_ or solution_notebooks()))
     done = []
-    with tempfile.TemporaryDirectory(prefix="day7-solutions-") as home:
-        old = os.environ.get("DAY7_HOME")
-        os.environ["DAY7_HOME"] = home
-        try:
-            for path in targets:
-                nb = nbf.read(path, as_version=4)
-                for cell in nb.cells:
-                    if cell.cell_type == "code":
-                        cell.outputs, cell.execution_count = [], None
-                client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                                        resources={"metadata": {"path": str(path.parent)}})
-                try:
-                    client.execute()
-                except Exception as exc:  # nbclient's CellExecutionError names the cell
-                    raise RuntimeError(f"{path}: {exc}") from exc
-                path.write_text(to_text(normalize_solution(nb)), encoding="utf-8")
-                done.append(path)
-        finally:
-            if old is None:
-                os.environ.pop("DAY7_HOME", None)
-            else:
-                os.environ["DAY7_HOME"] = old
+    with tempfile.TemporaryDirectory(prefix="day7-solutions-") as home, paths.using_home(home):
+        env = paths.child_environment()
+        for path in targets:
+            nb = nbf.read(path, as_version=4)
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                                    resources={"metadata": {"path": str(path.parent)}})
+            try:
+                client.execute(env=env)
+            except Exception as exc:  # nbclient's CellExecutionError names the cell
+                raise RuntimeError(f"{path}: {exc}") from exc
+            path.write_text(to_text(normalize_solution(nb)), encoding="utf-8")
+            done.append(path)
     return done
 
 
@@ -396,19 +394,13 @@ def _start_cluster(home: Path):
     """A local job cluster (Spark Connect server) whose warehouse is under `home`; None if it fails."""
     from course.jobs.local.compute.cluster import LocalCluster
 
-    old = os.environ.get("DAY7_HOME")
-    os.environ["DAY7_HOME"] = str(home)  # the server's warehouse and log folder come from it
-    try:
-        cluster = LocalCluster(name="grading")
-        cluster.start()
-        return cluster
-    except Exception:  # no cluster: each notebook starts its own Spark, slower but the same result
-        return None
-    finally:
-        if old is None:
-            os.environ.pop("DAY7_HOME", None)
-        else:
-            os.environ["DAY7_HOME"] = old
+    with paths.using_home(home):  # the server's warehouse and log folder come from it
+        try:
+            cluster = LocalCluster(name="grading")
+            cluster.start()
+            return cluster
+        except Exception:  # no cluster: each notebook starts its own Spark, slower but the same result
+            return None
 
 
 def solved_exercise(solution, solution_name: str):

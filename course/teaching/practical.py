@@ -1,16 +1,22 @@
-"""The Day 7 practical exercise, as a checklist you verify with one command each.
+"""The Day 7 practical exercise, as a checklist about *your own* job.
 
-The exercise: *create a job with at least two dependent tasks, running on a job cluster,
-on a schedule; make it fail on purpose and fix it with a repair run.*
+The exercise: *create a job of your own (your exercise notebooks from notebooks/exercises/)
+with at least two dependent tasks, running on a job cluster, on a schedule; make it fail on
+purpose and fix it with a repair run.* Your job lives in `my_job.yml` at the top of the
+repository (`python runner.py practical new` writes a starter with one task and TODOs).
 
-    python -m course.teaching.practical check                  # all four
-    python -m course.teaching.practical check dependent-tasks  # or job-cluster, schedule, repair
-    python -m course.teaching.practical check repair --job my_job.yml --job-key my_job
+    python runner.py practical new                    # write the starter my_job.yml
+    python runner.py practical check                  # all five items
+    python runner.py practical check schedule repair  # or some of them
+    python runner.py practical check --job other.yml  # another file of yours
 
-The first three read the job definition (databricks.yml by default, through
-`course.jobs.spec.loader.load_job`); `repair` reads the run history of that job
-(`course.jobs.local.history.History`). Each prints ✓ or ✗ lines that say what is there and,
-when something is missing, what to do. Exit code 0 when every item checked passes.
+`own-job` says whether the file is yours (not the kit's `databricks.yml` or a lesson's job, a
+name of its own, notebook tasks from notebooks/exercises/); the next three read its definition
+(`course.jobs.spec.load_job`); `repair` reads the run history of *that job's name*
+(`course.jobs.local.history.History`), so the kit's `day7-medallion` runs and the lessons' runs never
+count. Each prints ✓ or ✗ lines that say what is there and, when something is missing, what
+to do. Exit code 0 when every item checked passes, 1 when one does not, 2 for a bad command
+line or a job file that does not load.
 """
 from __future__ import annotations
 
@@ -20,11 +26,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from course.jobs.model.cron import describe_cron
 from course.platform import paths
 
-ITEMS = ("dependent-tasks", "job-cluster", "schedule", "repair")
+ITEMS = ("own-job", "dependent-tasks", "job-cluster", "schedule", "repair")
 FAILED_STATES = {"FAILED", "TIMEDOUT", "INTERNAL_ERROR"}
-DEFAULT_JOB_FILE = paths.REPO_ROOT / "databricks.yml"
+LEARNER_JOB_FILE = paths.REPO_ROOT / "my_job.yml"   # the learner's job: theirs, at a fixed place
+DEFAULT_JOB_FILE = LEARNER_JOB_FILE
+KIT_JOB_FILES = (paths.REPO_ROOT / "databricks.yml",)  # and every notebooks/jobs/*.yml
+KIT_JOBS_DIR = paths.REPO_ROOT / "notebooks" / "jobs"
+EXERCISES_DIR = paths.REPO_ROOT / "notebooks" / "exercises"
+
+STARTER = """\
+# My Day 7 job: the practical exercise (written by `python runner.py practical new`).
+#   python runner.py --job my_job.yml            run it (from the top of the repository)
+#   python runner.py practical check             what is done, what is left
+bundle:
+  name: my-day7
+
+resources:
+  jobs:
+    my_job:
+      name: my-day7-job          # a name of your own: the check follows the runs of this name
+      parameters:
+        - name: schema
+          default: day7_learner
+        - name: max_quarantine_share
+          default: "0.05"
+      tasks:
+        - task_key: bronze
+          notebook_task:
+            notebook_path: ./notebooks/exercises/01_bronze.ipynb
+        # TODO 1: add silver (./notebooks/exercises/02_silver.ipynb) after bronze,
+        #         and gold (./notebooks/exercises/03_gold.ipynb) after silver (depends_on)
+        # TODO 2: a job cluster (job_clusters:) and job_cluster_key on every task
+        # TODO 3: a schedule (schedule: quartz_cron_expression, timezone_id)
+"""
 
 
 @dataclass
@@ -40,6 +77,71 @@ class Result:
 
 def _value(enum_or_str) -> str | None:
     return getattr(enum_or_str, "value", enum_or_str)
+
+
+# --------------------------------------------------------------------------- whose job it is
+
+def _rel(path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(paths.REPO_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def kit_job_names() -> set[str]:
+    """The names of the kit's own jobs (databricks.yml, every target, and the lessons' jobs)."""
+    from course.jobs.spec import JobSpecError, list_jobs, load_job
+
+    names: set[str] = set()
+    files = [*KIT_JOB_FILES, *sorted(KIT_JOBS_DIR.glob("*.yml"))]
+    for path in files:
+        targets = [None]
+        if path.name == "databricks.yml":
+            import yaml
+
+            targets += list((yaml.safe_load(path.read_text()) or {}).get("targets") or {})
+        for target in targets:
+            try:
+                for key in list_jobs(path, target=target):
+                    names.add(load_job(path, target=target, job_key=key).settings.name or key)
+            except (JobSpecError, OSError):
+                continue
+    return names
+
+
+def is_kit_file(path: Path) -> bool:
+    path = Path(path).resolve()
+    return path in {p.resolve() for p in KIT_JOB_FILES} or path.parent == KIT_JOBS_DIR.resolve()
+
+
+def check_own_job(loaded, kit_names: set[str] | None = None, exercises_dir: Path | None = None) -> Result:
+    """The job is the learner's: its own file and name, notebook tasks from the exercises."""
+    exercises_dir = Path(exercises_dir or EXERCISES_DIR).resolve()
+    name = loaded.settings.name or loaded.key
+    if is_kit_file(loaded.source):
+        return Result("own-job", False, [
+            f"{_rel(loaded.source)} is one of the kit's own jobs: the practical is about a job you write",
+            f"write yours in {_rel(LEARNER_JOB_FILE)} (`python runner.py practical new` gives a starter)"])
+    kit_names = kit_job_names() if kit_names is None else kit_names
+    if name in kit_names:
+        return Result("own-job", False, [
+            f"your job is named `{name}`, like one of the kit's jobs: their runs would count as yours",
+            f"give it a name of your own (`name:` in {_rel(loaded.source)}), e.g. `my-day7-job`"])
+    lines, passed = [f"`{name}` in {_rel(loaded.source)}"], True
+    for task in loaded.settings.tasks or []:
+        if task.notebook_task is None:
+            continue
+        notebook = Path(task.notebook_task.notebook_path).resolve()
+        if notebook.parent == exercises_dir:
+            lines.append(f"task `{task.task_key}` runs your exercise {_rel(notebook)}")
+        else:
+            passed = False
+            lines.append(f"task `{task.task_key}` runs {_rel(notebook)}: use your exercise notebooks "
+                         f"({_rel(exercises_dir)}/01_bronze.ipynb, 02_silver.ipynb, 03_gold.ipynb)")
+    if not any(t.notebook_task for t in loaded.settings.tasks or []):
+        passed = False
+        lines.append(f"no notebook task: run your exercise notebooks from {_rel(exercises_dir)}/")
+    return Result("own-job", passed, lines)
 
 
 # --------------------------------------------------------------------------- the job definition
@@ -109,23 +211,13 @@ def check_schedule(settings, paused_by_mode: bool = False) -> Result:
     return Result("schedule", True, lines)
 
 
-def describe_cron(expr: str) -> str:
-    """A plain reading of the common shapes; anything else is just 'a Quartz schedule'."""
-    parts = expr.split()
-    if len(parts) in (6, 7) and all(p.isdigit() for p in parts[:3]) and parts[3:6] in (["*", "*", "?"], ["?", "*", "*"]):
-        return f"every day at {int(parts[2]):02d}:{int(parts[1]):02d}:{int(parts[0]):02d}"
-    if len(parts) in (6, 7) and all(p.isdigit() for p in parts[:3]) and parts[3] == "?" and parts[4] == "*":
-        return f"at {int(parts[2]):02d}:{int(parts[1]):02d} on days of week {parts[5]}"
-    return "a Quartz schedule"
-
-
 # --------------------------------------------------------------------------- the run history
 
 def _state(task) -> str | None:
     return _value(task.state.result_state) if task.state and task.state.result_state else None
 
 
-def repair_story(run) -> tuple[bool, list[str]] | None:
+def repair_story(run, job_option: str = "") -> tuple[bool, list[str]] | None:
     """For one run: None when it never failed; else (passed, lines) about its repair."""
     history = run.repair_history or []
     original_ids = set(history[0].task_run_ids or []) if history else {t.run_id for t in run.tasks or []}
@@ -137,7 +229,7 @@ def repair_story(run) -> tuple[bool, list[str]] | None:
     result = _value(run.state.result_state) if run.state and run.state.result_state else _value(run.state.life_cycle_state)
     lines = [f"run {run.run_id}: {', '.join(failed)} failed"]
     if not repairs:
-        lines.append(f"not repaired yet: fix the cause, then `python runner.py repair {run.run_id}` "
+        lines.append(f"not repaired yet: fix the cause, then `python runner.py repair {run.run_id}{job_option}` "
                      "(with `--param NAME=VALUE` if a parameter was the cause)")
         return False, lines
     rerun = sorted({t.task_key for t in run.tasks or [] if t.run_id not in original_ids})
@@ -151,14 +243,16 @@ def repair_story(run) -> tuple[bool, list[str]] | None:
     return False, lines
 
 
-def check_repair(history, job_name: str, limit: int = 50) -> Result:
+def check_repair(history, job_name: str, limit: int = 50, job_file: Path | None = None) -> Result:
+    """A run of the job named `job_name` (and only that name) that failed and was repaired to success."""
+    job_option = f" --job {_rel(job_file)}" if job_file is not None else ""
     job_id = history.find_job(job_name)
     if job_id is None:
-        return Result("repair", False, [f"`{job_name}` has never run here: run it with `python runner.py`"])
+        return Result("repair", False, [f"`{job_name}` has never run here: run it with `python runner.py{job_option}`"])
     runs = history.list_runs(job_id=job_id, limit=limit, completed_only=True)
     stories = []
     for summary in runs:
-        story = repair_story(history.get_run(summary.run_id, include_history=True))
+        story = repair_story(history.get_run(summary.run_id, include_history=True), job_option)
         if story is not None:
             stories.append(story)
             if story[0]:
@@ -167,53 +261,92 @@ def check_repair(history, job_name: str, limit: int = 50) -> Result:
         return Result("repair", False, stories[0][1])
     return Result("repair", False, [
         f"none of the last {len(runs)} finished runs of `{job_name}` failed",
-        "make one fail on purpose, e.g. `python runner.py --param max_quarantine_share=0` (silver's quality gate)"])
+        f"make one fail on purpose, e.g. `python runner.py{job_option} --param max_quarantine_share=0` "
+        "(silver's quality gate; the job needs that parameter)"])
 
 
 # --------------------------------------------------------------------------- command line
 
 def run_checks(items: list[str], job_file: Path = DEFAULT_JOB_FILE, job_key: str | None = None,
-               target: str | None = None, history=None) -> list[Result]:
-    from course.jobs.spec.loader import load_job
+               target: str | None = None, history=None, exercises_dir: Path | None = None) -> list[Result]:
+    """The results of `items` for the job in `job_file` (FileNotFoundError when there is none)."""
+    from course.jobs.spec import load_job
 
+    job_file = Path(job_file)
+    if not job_file.is_file():
+        raise FileNotFoundError(job_file)
     loaded = load_job(job_file, target=target, job_key=job_key)
     settings = loaded.settings
+    own = check_own_job(loaded, exercises_dir=exercises_dir)
+    not_yours = not own.passed and not any(line.startswith("task `") for line in own.lines)
     checks: dict[str, Callable[[], Result]] = {
+        "own-job": lambda: own,
         "dependent-tasks": lambda: check_dependent_tasks(settings),
         "job-cluster": lambda: check_job_cluster(settings),
         "schedule": lambda: check_schedule(settings, loaded.paused),
     }
     results = []
     for item in items:
-        if item == "repair":
+        if not_yours and item != "own-job":
+            results.append(Result(item, False, ["only your own job counts: see own-job"]))
+        elif item == "repair":
             if history is None:
                 from course.jobs.local.history import History
                 history = History()
-            results.append(check_repair(history, settings.name or loaded.key))
+            results.append(check_repair(history, settings.name or loaded.key, job_file=job_file))
         else:
             results.append(checks[item]())
     return results
 
 
+def missing_file(items: list[str], job_file: Path) -> list[Result]:
+    first = [f"there is no {_rel(job_file)} yet: the practical is about a job of your own",
+             "write a starter with `python runner.py practical new` (one task and TODOs), then complete it"]
+    return [Result(item, False, first if i == 0 else [f"needs {_rel(job_file)} first"])
+            for i, item in enumerate(items)]
+
+
+def write_starter(path: Path = LEARNER_JOB_FILE) -> Path:
+    if path.exists():
+        raise FileExistsError(path)
+    path.write_text(STARTER, encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.teaching.practical",
-                                     description="Check the Day 7 practical exercise, one item at a time.")
+    parser = argparse.ArgumentParser(prog="python runner.py practical",
+                                     description="The Day 7 practical exercise: your own job, checked item by item.")
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="check one item, several, or all four (default)")
+    check = sub.add_parser("check", help="check one item, several, or all (default)")
     check.add_argument("items", nargs="*", metavar="ITEM", help=f"one of: {', '.join(ITEMS)} (default: all)")
     check.add_argument("--job", type=Path, default=DEFAULT_JOB_FILE, metavar="FILE",
-                       help="the job definition (default: databricks.yml of the kit)")
-    check.add_argument("--job-key", help="which job of the bundle (default: day7_medallion)")
+                       help=f"your job definition (default: {_rel(LEARNER_JOB_FILE)} at the top of the repository)")
+    check.add_argument("--job-key", help="which job of the bundle (default: its only job)")
     check.add_argument("-t", "--target", help="bundle target (default: the one marked default)")
+    new = sub.add_parser("new", help=f"write the starter job file ({_rel(LEARNER_JOB_FILE)}; never overwrites)")
+    new.add_argument("--job", type=Path, default=LEARNER_JOB_FILE, metavar="FILE", help="where to write it")
     args = parser.parse_args(argv)
+    if args.command == "new":
+        try:
+            written = write_starter(args.job)
+        except FileExistsError:
+            print(f"{_rel(args.job)} already exists: edit it (nothing was written)", file=sys.stderr)
+            return 1
+        print(f"wrote {_rel(written)}: complete its TODOs, then `python runner.py practical check`")
+        return 0
     unknown = [item for item in args.items if item not in (*ITEMS, "all")]
     if unknown:
         parser.error(f"unknown item {', '.join(unknown)} (choose from {', '.join(ITEMS)}, all)")
     items = list(ITEMS) if not args.items or "all" in args.items else list(dict.fromkeys(args.items))
-    from course.jobs.spec.loader import JobSpecError
+    from course.jobs.spec import JobSpecError
 
     try:
         results = run_checks(items, args.job, args.job_key, args.target)
+    except FileNotFoundError:
+        if args.job != DEFAULT_JOB_FILE:
+            print(f"✗ {args.job}: no such job file", file=sys.stderr)
+            return 2
+        results = missing_file(items, args.job)
     except JobSpecError as exc:
         print(f"✗ the job definition does not load: {exc}", file=sys.stderr)
         return 2

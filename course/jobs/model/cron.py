@@ -1,6 +1,9 @@
-"""Quartz cron schedules: their next fire times and a reading in words.
+"""Quartz cron schedules: their grammar, their next fire times and a reading in words.
 
-Quartz cron (``next_fire_times``): croniter does the field arithmetic; this module
+Grammar (``validate_quartz_cron``): the shape of an expression, checked field by
+field; the job spec calls it so a bad schedule is an error naming the field.
+
+Fire times (``next_fire_times``): croniter does the field arithmetic; this module
 translates Quartz to it (day-of-week 1–7 = SUN–SAT becomes 0–6, ``?`` becomes
 ``*``) and computes what croniter lacks or spells differently itself: the year
 field, ``LW``, ``L-n`` and ``nW`` (resolved to one day per month, then croniter
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
-__all__ = ["TriggerError", "next_fire_times", "describe_schedule", "zone", "MIN_SECONDS_BETWEEN_RUNS"]
+__all__ = ["TriggerError", "validate_quartz_cron", "next_fire_times", "describe_cron", "describe_schedule",
+           "zone", "MIN_SECONDS_BETWEEN_RUNS"]
 
 MIN_SECONDS_BETWEEN_RUNS = 10
 _MAX_YEAR = 2099          # Quartz's last year
@@ -29,9 +33,75 @@ class TriggerError(ValueError):
     """A schedule or trigger that cannot be used: the message names the field and the problem."""
 
 
-# ---------------------------------------------------------------- Quartz cron
+# ---------------------------------------------------------------- the grammar
 
+_MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
 _DAYS = "SUN MON TUE WED THU FRI SAT".split()
+_CRON = [("seconds", 0, 59, None), ("minutes", 0, 59, None), ("hours", 0, 23, None),
+         ("day-of-month", 1, 31, None), ("month", 1, 12, _MONTHS), ("day-of-week", 1, 7, _DAYS),
+         ("year", 1970, 2099, None)]
+
+
+def _cron_value(text: str, name: str, lo: int, hi: int, names) -> int:
+    if names and text.upper() in names:
+        return names.index(text.upper()) + 1
+    if not text.isdigit():
+        raise ValueError(f"{name}: {text!r} is not a number" + (f" or a name ({names[0]}–{names[-1]})" if names else ""))
+    if not lo <= int(text) <= hi:
+        raise ValueError(f"{name}: {text} is out of range {lo}–{hi}")
+    return int(text)
+
+
+def _cron_item(item: str, name: str, lo: int, hi: int, names) -> None:
+    if name == "day-of-month" and re.fullmatch(r"L(W|-\d+)?|\d+W", item, re.I):
+        if item[0].isdigit():
+            _cron_value(item[:-1], name, lo, hi, names)
+        return
+    if name == "day-of-week":
+        m = re.fullmatch(r"(\w+)(#([1-5])|L)", item, re.I)
+        if item.upper() == "L":
+            return
+        if m:
+            _cron_value(m.group(1), name, lo, hi, names)
+            return
+        if "#" in item:
+            raise ValueError(f"{name}: {item!r}: '#' takes a weekday and a week 1–5, e.g. 6#3")
+    base, _, step = item.partition("/")
+    if step and not (step.isdigit() and int(step) > 0):
+        raise ValueError(f"{name}: {item!r}: the step after '/' must be a positive number")
+    if base == "*":
+        return
+    a, dash, b = base.partition("-")
+    _cron_value(a, name, lo, hi, names)
+    if dash:
+        _cron_value(b, name, lo, hi, names)
+
+
+def validate_quartz_cron(expr: str) -> None:
+    """Check the shape of a Quartz cron expression; raise ValueError saying what is wrong.
+
+    Fields: seconds minutes hours day-of-month month day-of-week [year];
+    exactly one of day-of-month / day-of-week is ``?``; day-of-week is 1–7 = SUN–SAT.
+    """
+    parts = str(expr).split()
+    if len(parts) not in (6, 7):
+        raise ValueError(f"expected 6 or 7 fields (seconds minutes hours day-of-month month "
+                         f"day-of-week [year]), got {len(parts)}: {expr!r}")
+    if (parts[3] == "?") == (parts[5] == "?"):
+        raise ValueError(f"exactly one of day-of-month ({parts[3]!r}) and day-of-week "
+                         f"({parts[5]!r}) must be '?', e.g. '0 0 2 * * ?'")
+    for text, (name, lo, hi, names) in zip(parts, _CRON):
+        if text == "?":
+            if name not in ("day-of-month", "day-of-week"):
+                raise ValueError(f"{name}: '?' is only allowed in day-of-month or day-of-week")
+            continue
+        for item in text.split(","):
+            if not item:
+                raise ValueError(f"{name}: empty list item in {text!r}")
+            _cron_item(item, name, lo, hi, names)
+
+
+# ---------------------------------------------------------------- fire times
 
 
 @dataclass(frozen=True)
@@ -117,8 +187,6 @@ def _day_rule(text: str):
 
 
 def _plan(expr: str) -> _Plan:
-    from course.jobs.spec.loader import validate_quartz_cron
-
     try:
         validate_quartz_cron(expr)
     except ValueError as exc:
@@ -228,10 +296,18 @@ _SPECIAL_WORDS = [
 _ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth", "5": "fifth"}
 
 
-def describe_schedule(expr: str) -> str:
-    """A reading of a Quartz expression: course.teaching.practical's for common shapes, else field by field."""
-    from course.teaching.practical import describe_cron
+def describe_cron(expr: str) -> str:
+    """A plain reading of the common shapes; anything else is just 'a Quartz schedule'."""
+    parts = expr.split()
+    if len(parts) in (6, 7) and all(p.isdigit() for p in parts[:3]) and parts[3:6] in (["*", "*", "?"], ["?", "*", "*"]):
+        return f"every day at {int(parts[2]):02d}:{int(parts[1]):02d}:{int(parts[0]):02d}"
+    if len(parts) in (6, 7) and all(p.isdigit() for p in parts[:3]) and parts[3] == "?" and parts[4] == "*":
+        return f"at {int(parts[2]):02d}:{int(parts[1]):02d} on days of week {parts[5]}"
+    return "a Quartz schedule"
 
+
+def describe_schedule(expr: str) -> str:
+    """A reading of a Quartz expression: ``describe_cron``'s for common shapes, else field by field."""
     parts = expr.split()
     said = describe_cron(expr)
     if said != "a Quartz schedule":

@@ -367,19 +367,10 @@ def _value(enum_or_str) -> str | None:
     return getattr(enum_or_str, "value", enum_or_str)
 
 
-def _prefix(loaded) -> str:
-    if loaded.bundle_name is not None or str(loaded.source).endswith((".yml", ".yaml")):
-        return f"resources.jobs.{loaded.key}."
-    try:
-        return "settings." if "settings" in json.loads(Path(loaded.source).read_text(encoding="utf-8")) else ""
-    except (OSError, ValueError):
-        return ""
-
-
 def _error(loaded, field_path: str, problem: str) -> Exception:
-    from course.jobs.spec.loader import JobSpecError
+    from course.jobs.spec import JobSpecError
 
-    return JobSpecError(loaded.source, _prefix(loaded) + field_path, problem)
+    return JobSpecError(loaded.source, loaded.field_path(field_path), problem)
 
 
 def check_continuous(loaded) -> None:

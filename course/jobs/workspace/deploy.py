@@ -43,9 +43,10 @@ from typing import Any
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
-from course.jobs.workspace import remote
-from course.jobs.workspace.remote import PLACEHOLDER_USER, RemoteError, api_errors
-from course.jobs.spec.loader import JobSpecError, LoadedJob
+from course.jobs.spec import JobSpecError, LoadedJob
+from course.jobs.workspace.client import RemoteError, api_errors, current_user
+from course.jobs.workspace.naming import (PLACEHOLDER_USER, TAG_KEY, bundle_and_target, deployed_name,
+                                          jobs_named, kit_tag, short_name)
 
 __all__ = ["Upload", "DeployResult", "deployed_settings", "deploy", "compute_mode",
            "COMPUTE_VARIABLE", "PLACEHOLDER_USER"]
@@ -98,12 +99,7 @@ def compute_mode(loaded: LoadedJob) -> str:
     return value
 
 
-def _local_user() -> str:
-    from course.jobs.spec.loader import _current_user  # the user load_job put into default paths
-    return _current_user()
-
-
-def _swap_user(text: str, old: str, new: str) -> str:
+def _swap_user(text: str, old: str | None, new: str) -> str:
     """``/Workspace/Users/<old>/…`` → ``/Workspace/Users/<new>/…``: load_job resolved the
     default root path and ``${workspace.current_user.userName}`` with the local user name."""
     if old == new or not old:
@@ -121,11 +117,11 @@ def _walk_strings(obj: Any, fn) -> Any:
 
 
 def _file_path(loaded: LoadedJob, user: str) -> str:
-    bundle, target = remote.bundle_and_target(loaded)
+    bundle, target = bundle_and_target(loaded)
     ws = loaded.workspace or {}
     default_root = f"/Workspace/Users/{user}/.bundle/{bundle}/{target}"
     file_path = ws.get("file_path") or (ws.get("root_path") or default_root) + "/files"
-    return _swap_user(str(file_path).rstrip("/"), _local_user(), user)
+    return _swap_user(str(file_path).rstrip("/"), loaded.user, user)
 
 
 def _notebook_upload(local: Path, remote_base: str) -> Upload:
@@ -147,9 +143,8 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     """
     user = me or PLACEHOLDER_USER
     mode = compute_mode(loaded)
-    local_user = _local_user()
     data = _walk_strings(loaded.settings.as_dict(),  # builds new containers: no copy needed
-                         lambda s: _swap_user(s, local_user, user))
+                         lambda s: _swap_user(s, loaded.user, user))
     settings = jobs.JobSettings.from_dict(data)
     files = _file_path(loaded, user)
     root = Path(loaded.root)
@@ -194,11 +189,11 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
                 spec=compute.Environment(environment_version=SERVERLESS_ENV_VERSION))]
 
     settings.deployment = None  # not a `databricks bundle` deployment: no CLI state behind it
-    settings.name = remote.deployed_name(loaded, user)
+    settings.name = deployed_name(loaded, user)
     tags = dict(settings.tags or {})
-    tags[remote.TAG_KEY] = remote.kit_tag(loaded)
+    tags[TAG_KEY] = kit_tag(loaded)
     if loaded.mode == "development":
-        tags["dev"] = remote.short_name(user)
+        tags["dev"] = short_name(user)
         if settings.max_concurrent_runs is None:
             settings.max_concurrent_runs = DEV_CONCURRENT_RUNS
     settings.tags = tags
@@ -254,18 +249,18 @@ def deploy(loaded: LoadedJob, *, client=None, dry_run: bool = False) -> DeployRe
         return DeployResult(job_id=None, url=None, uploads=uploads, settings=settings, created=False,
                             user=user, dry_run=True, notes=_notes(loaded, user, True))
     if client is None:
-        raise TypeError("deploy() needs a client (remote.workspace_client()) unless dry_run=True")
-    user = remote.current_user(client)
+        raise TypeError("deploy() needs a client (workspace.workspace_client()) unless dry_run=True")
+    user = current_user(client)
     settings, uploads = deployed_settings(loaded, user)
     _upload(client, uploads)  # files first: the job never points at a missing notebook
     notes = _notes(loaded, user, False)
-    ours, others = remote.jobs_named(client, settings.name, remote.kit_tag(loaded))
+    ours, others = jobs_named(client, settings.name, kit_tag(loaded))
     if others and not ours:
         notes.append(f"another job named '{settings.name}' exists (id {others[0].job_id}) without the "
-                     f"{remote.TAG_KEY} tag; it is left alone and a new job is created")
+                     f"{TAG_KEY} tag; it is left alone and a new job is created")
     if len(ours) > 1:
         raise RemoteError(f"several jobs named '{settings.name}' carry the tag "
-                          f"{remote.TAG_KEY}={remote.kit_tag(loaded)} (job ids "
+                          f"{TAG_KEY}={kit_tag(loaded)} (job ids "
                           f"{', '.join(str(j.job_id) for j in ours)}): delete all but one")
     if ours:
         job_id, created = ours[0].job_id, False

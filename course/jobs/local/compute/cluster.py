@@ -102,7 +102,7 @@ class LocalCluster:
         self.class_cache = classcache.for_jvm(require_java(), spark_home)
         self.local_dir = tempfile.mkdtemp(prefix=f"day7-{self.name}-")
         conf_dir = self.class_cache.conf_dir if self.class_cache else CONF_DIR
-        env = dict(os.environ, SPARK_HOME=str(spark_home), SPARK_CONF_DIR=str(conf_dir))
+        env = dict(paths.child_environment(), SPARK_HOME=str(spark_home), SPARK_CONF_DIR=str(conf_dir))
         env.pop("SPARK_REMOTE", None)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")

@@ -1,0 +1,137 @@
+"""One task of a run: its attempts, retries and the wait between them.
+
+Runs in a worker thread per task. Each attempt is a task run in the history (created
+here, because the attempt needs its id); its end is reported as an event.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from typing import TYPE_CHECKING
+
+from course.jobs.local.events import AttemptFinished, AttemptStarted
+from course.jobs.local.executors import UnsupportedTask, executor_for, task_path
+from course.jobs.local.executors.base import Attempt, AttemptRequest, Outcome
+from course.jobs.model import params, states
+from course.platform import paths
+from course.runtime.context import TaskContext
+
+if TYPE_CHECKING:
+    from course.jobs.local.execution import Execution
+    from course.jobs.local.plan import Scope
+
+
+class TaskAttempts:
+    """Runs `task` of `scope` until it succeeds or its retries are spent."""
+
+    def __init__(self, ex: "Execution", scope: "Scope", task):
+        self.ex, self.scope, self.task = ex, scope, task
+
+    def run(self) -> Outcome:
+        """Never raises: a bug ends the task visibly as INTERNAL_ERROR, never left RUNNING."""
+        try:
+            return self._attempts()
+        except Exception as exc:
+            outcome = Outcome("INTERNAL_ERROR", f"runner error: {type(exc).__name__}: {exc}",
+                              traceback.format_exc())
+            tr = self.scope.task_run_ids.get(self.task.task_key)
+            if tr is not None and not self.ex.history.task_run(tr).terminal:
+                try:
+                    self._finished(tr, outcome, last=True)
+                except Exception:
+                    pass
+            return outcome
+
+    def _new_task_run(self, number: int, original: int | None, life_cycle_state: str) -> int:
+        task = self.task
+        return self.ex.history.create_task_run(
+            self.scope.run_id, task.task_key, attempt_number=number, original_attempt_run_id=original,
+            repair_id=self.scope.repair_id, depends_on=[d.task_key for d in task.depends_on or []],
+            notebook_path=task_path(task), life_cycle_state=life_cycle_state)
+
+    def _finished(self, tr: int, outcome: Outcome, last: bool) -> None:
+        self.ex.bus.emit(AttemptFinished(self.scope.run_id, self.task.task_key, tr, outcome, last_attempt=last))
+
+    def _attempts(self) -> Outcome:
+        task, scope, ex = self.task, self.scope, self.ex
+        max_retries = task.max_retries or 0
+        interval_s = (task.min_retry_interval_millis or 0) / 1000
+        number, original, waiting_tr = 0, None, None
+        while True:
+            if waiting_tr is None:
+                tr = self._new_task_run(number, original, "RUNNING")
+            else:
+                tr = waiting_tr
+                ex.history.update_task_run(tr, life_cycle_state="RUNNING")
+            started = time.monotonic()  # after the recorded start_time: the retry interval counts from it
+            original = original or tr
+            scope.task_run_ids[task.task_key] = tr
+            ex.changed(task.task_key)
+            ex.bus.emit(AttemptStarted(scope.run_id, task.task_key, tr, number))
+            outcome = self._attempt(tr, number)
+            retryable = outcome.state in states.RETRYABLE or (outcome.state == "TIMEDOUT" and task.retry_on_timeout)
+            last = (outcome.state == "SUCCESS" or not retryable or bool(ex.cancel_reason)
+                    or (max_retries != -1 and number >= max_retries))
+            self._finished(tr, outcome, last)
+            if last:
+                return outcome
+            number += 1
+            waiting_tr = self._new_task_run(number, original, "WAITING_FOR_RETRY")
+            ex.changed(task.task_key)
+            # The interval counts from the start of the failed attempt (SEMANTICS.md).
+            while time.monotonic() < started + interval_s and not ex.cancel_reason:
+                time.sleep(0.05)
+            if ex.cancel_reason:
+                canceled = Outcome("CANCELED", "Run was canceled")
+                self.ex.bus.emit(AttemptFinished(scope.run_id, task.task_key, waiting_tr, canceled, skipped=True))
+                return canceled
+
+    def _ref_context(self, tr: int, number: int) -> params.RefContext:
+        scope, ex, task = self.scope, self.ex, self.task
+        tasks = {k: {"run_id": scope.task_run_ids.get(k), "result_state": r, "values": scope.values.get(k, {})}
+                 for k, r in scope.results.items()}
+        return params.RefContext(
+            job_id=ex.job_id, job_name=ex.settings.name, run_id=scope.run_id,
+            repair_count=scope.repair_count, start_time_ms=scope.start_time_ms,
+            trigger_type=ex.trigger, trigger_time_ms=ex.options.trigger_time_ms,
+            file_arrival_location=ex.options.file_arrival_location,
+            job_parameters=scope.job_parameters, task_key=task.task_key, task_run_id=tr,
+            execution_count=number + 1, notebook_path=task_path(task), tasks=tasks,
+            workspace_id=0, workspace_url=f"file://{paths.home()}",
+            job_task_keys=list(ex.by_key))
+
+    def _attempt(self, tr: int, number: int) -> Outcome:
+        task = self.task
+        attempt = Attempt(task.timeout_seconds)
+        if not self.ex.begin_attempt(task.task_key, attempt):
+            return Outcome("CANCELED", "Run was canceled")
+        try:
+            return self._dispatch(tr, number, attempt)
+        except (params.ParamError, UnsupportedTask) as exc:
+            return Outcome("FAILED", str(exc))
+        except Exception as exc:  # a runner bug or no kernel: end this attempt visibly, never RUNNING
+            return Outcome("INTERNAL_ERROR", f"runner error: {type(exc).__name__}: {exc}",
+                           traceback.format_exc())
+        finally:
+            self.ex.end_attempt(task.task_key)
+
+    def _dispatch(self, tr: int, number: int, attempt: Attempt) -> Outcome:
+        task, scope, ex = self.task, self.scope, self.ex
+        refs = self._ref_context(tr, number)
+        executor = executor_for(task)
+        if executor.NEEDS_COMPUTE:
+            blocked = ex.compute.wait_ready(task, attempt)
+            if blocked is not None:
+                return blocked
+        folder = ex.run_dir / task.task_key
+        stem = f"repair-{scope.repair_count}-attempt-{number}" if scope.repair_id else f"attempt-{number}"
+        context = TaskContext(job_id=ex.job_id, job_name=ex.settings.name, run_id=scope.run_id,
+                              task_key=task.task_key, task_run_id=tr, attempt_number=number,
+                              repair_count=scope.repair_count, parameters={},
+                              task_values={k: v for k, v in scope.values.items() if v},
+                              output_dir=str(folder / stem))
+        request = AttemptRequest(task=task, settings=ex.settings, job_parameters=scope.job_parameters, refs=refs,
+                                 context=context, attempt=attempt, output_stem=folder / stem, compute=ex.compute,
+                                 record_output=lambda path: ex.history.update_task_run(tr, output_path=path),
+                                 kernel_taken=lambda pool: ex.refill(scope, pool))
+        return executor.execute(request)

@@ -1,0 +1,90 @@
+"""The state one run (or repair) shares between the loop thread and the task workers:
+the job, the history, the event bus, the compute, and whether the run was cancelled."""
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from course.jobs.local.events import EventBus
+
+
+@dataclass
+class RunOptions:
+    overrides: dict[str, str] = field(default_factory=dict)
+    layers: list[str] | None = None          # --layer: run only these tasks
+    max_parallel: int = 4
+    trigger: str = "ONE_TIME"
+    trigger_time_ms: int | None = None            # when the trigger fired (default: the run's start)
+    file_arrival_location: str | None = None      # FILE_ARRIVAL: the watched url
+    on_update: Callable[[Any], None] | None = None   # called with a jobs.Run after each change
+    on_note: Callable[[str], None] | None = None     # one-line notes for the person watching
+
+
+class Execution:
+    """Shared by the loop and the workers of one LocalRunner."""
+
+    def __init__(self, settings, history, options: RunOptions):
+        self.settings = settings
+        self.history = history
+        self.options = options
+        self.by_key = {t.task_key: t for t in settings.tasks or []}
+        self.bus = EventBus()
+        self.cancel_reason: str | None = None  # "CANCELED" or "TIMEDOUT" (job timeout)
+        self.trigger = options.trigger         # a repair keeps the trigger of the run it repairs
+        self.job_id: int | None = None
+        self.run_dir: Path | None = None
+        self.compute = None                    # compute.manager.Compute while a scope executes
+        self.events: queue.Queue = queue.Queue()   # workers -> loop: ("changed" | "done", key, payload)
+        self._attempts: dict[str, Any] = {}
+        self._lock = threading.RLock()  # re-entrant: cancel() may run in a signal handler
+
+    def note(self, text: str) -> None:
+        if self.options.on_note:
+            self.options.on_note(text)
+
+    def changed(self, task_key: str) -> None:
+        """Tell the loop something about this task changed (it redraws from its own thread)."""
+        self.events.put(("changed", task_key, None))
+
+    def cancel(self, why: str = "CANCELED") -> None:
+        """Stop the run: running attempts are killed, nothing new starts."""
+        with self._lock:
+            if self.cancel_reason:
+                return
+            self.cancel_reason = why
+            attempts = list(self._attempts.values())
+        for attempt in attempts:
+            attempt.stop("CANCELED")
+
+    def cluster_lost(self, cluster_key: str, message: str) -> None:
+        """A job cluster died: the attempts running on it end now (INTERNAL_ERROR, retryable)."""
+        with self._lock:
+            hit = [a for k, a in self._attempts.items() if self.compute.cluster_key(self.by_key[k]) == cluster_key]
+        for attempt in hit:
+            attempt.stop("INTERNAL_ERROR", message)
+
+    def begin_attempt(self, task_key: str, attempt) -> bool:
+        """Register a running attempt (so a cancel can stop it); False once the run is cancelled."""
+        with self._lock:
+            if self.cancel_reason:
+                return False
+            self._attempts[task_key] = attempt
+            return True
+
+    def end_attempt(self, task_key: str) -> None:
+        with self._lock:
+            self._attempts.pop(task_key, None)
+
+    def running_attempt(self, task_key: str) -> bool:
+        return task_key in self._attempts
+
+    def refill(self, scope, pool) -> None:
+        """A task took its kernel: have one warming for the next task of this pool."""
+        if self.cancel_reason:
+            return
+        waiting = [self.by_key[k] for k in scope.to_run
+                   if k not in scope.results and not self.running_attempt(k)]
+        self.compute.refill(pool, waiting)

@@ -1,0 +1,48 @@
+"""One executor per task type, in one table.
+
+A task type is the `*_task` field a Jobs API task sets (`notebook_task`, …). Its executor
+is a module with `execute(AttemptRequest) -> Outcome` and `NEEDS_COMPUTE` (whether the
+attempt waits for the task's job cluster first). A new task type is a new module here
+plus one line in `EXECUTORS`; a type not in the table is refused with one sentence.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from types import ModuleType
+
+from course.jobs.local.executors.base import Attempt, AttemptRequest, Outcome  # noqa: F401 (the executor API)
+
+# task type -> module under course.jobs.local.executors (imported when a task of that type runs)
+EXECUTORS = {
+    "notebook_task": "notebook",
+    "spark_python_task": "python_file",
+    "condition_task": "condition",
+}
+
+
+class UnsupportedTask(Exception):
+    """A task type the kit cannot run locally."""
+
+
+def task_type(task) -> str:
+    """The task's `*_task` field name (`notebook_task`, …), or "unknown"."""
+    return next((f.name for f in dataclasses.fields(task) if f.name.endswith("_task")
+                 and getattr(task, f.name) is not None), "unknown")
+
+
+def executor_for(task) -> ModuleType:
+    kind = task_type(task)
+    if kind not in EXECUTORS:
+        known = list(EXECUTORS)
+        raise UnsupportedTask(f"{kind} tasks cannot run locally ({', '.join(known[:-1])} and {known[-1]} can)")
+    return importlib.import_module(f"{__name__}.{EXECUTORS[kind]}")
+
+
+def task_path(task) -> str | None:
+    """The file a task runs (shown in the history), if it runs one."""
+    if task.notebook_task is not None:
+        return task.notebook_task.notebook_path
+    if task.spark_python_task is not None:
+        return task.spark_python_task.python_file
+    return None

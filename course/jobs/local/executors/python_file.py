@@ -1,0 +1,52 @@
+"""spark_python_task: the file runs as its own Python process with the parameters as argv;
+its output goes to stdout.log and the task context arrives as DAY7_TASK."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from course.jobs.local.compute.env import child_env
+from course.jobs.local.executors.base import Attempt, AttemptRequest, Outcome
+from course.jobs.model import params
+from course.platform import lifeline
+
+NEEDS_COMPUTE = True
+
+
+def execute(req: AttemptRequest) -> Outcome:
+    task = req.task
+    args = params.resolve_python_arguments(req.settings, task, req.job_parameters, req.refs)
+    out_dir = req.output_stem
+    req.record_output(str(out_dir / "stdout.log"))
+    return run_python(Path(task.spark_python_task.python_file), args, out_dir, dict(req.context._asdict()),
+                      child_env(req.compute.remote_url(task)), req.attempt)
+
+
+def run_python(script: Path, args: list[str], output_dir: Path, context: dict, env: dict[str, str],
+               attempt: Attempt) -> Outcome:
+    """Run a spark_python_task's file with `args` as argv; its output goes to stdout.log."""
+    from course.runtime.scraps import read_task_outputs
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log_path = output_dir / "stdout.log"
+    env = dict(env, DAY7_TASK=json.dumps(context))
+    with open(log_path, "wb") as log:
+        proc = lifeline.launch(subprocess.Popen, [sys.executable, str(script), *args], cwd=str(script.parent),
+                               env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               preexec_fn=lifeline.process_group_preexec())
+    attempt.on_kill(proc.kill)
+    attempt.start_clock()
+    try:
+        code = proc.wait()
+    finally:
+        attempt.finish()
+    if attempt.stopped_as:
+        return attempt.stopped_outcome()
+    tail = log_path.read_text(errors="replace")[-4000:]
+    if code != 0:
+        last = [line for line in tail.splitlines() if line.strip()][-1:] or [f"exit code {code}"]
+        return Outcome("FAILED", f"{script.name} failed: {last[0]}", tail)
+    outputs = read_task_outputs(output_dir)
+    return Outcome("SUCCESS", exit_value=outputs.exit_value, task_values=outputs.task_values)
