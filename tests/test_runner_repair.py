@@ -1,9 +1,12 @@
 """Repairs inside the same run: selection, parameter overrides, history, repair_count."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from runner_fixtures import attempts, module_home, repair_job, run_job, run_state  # noqa: F401
+from runner_fixtures import BUNDLE, attempts, module_home, repair_job, run_job, run_state  # noqa: F401
+from course.jobs.local.history import History
 from course.jobs.local.runner import RunError
 
 
@@ -82,3 +85,33 @@ def test_unknown_task_is_an_error(repaired):
     original = repaired[0]
     with pytest.raises(RunError, match="unknown task 'nope'"):
         original.runner.repair(original.run_id, rerun_tasks=["nope"])
+
+
+@pytest.mark.slow
+def test_repair_without_job_uses_the_file_the_run_came_from(day7_home, tmp_path):
+    """`repair RUN_ID` on a run of the learner's own Jobs JSON repairs *that* job, never the kit's
+    databricks.yml; naming another job is exit 2 and runs nothing."""
+    from runner_fixtures import NOTEBOOKS, cli
+
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps({"settings": {
+        "name": "my two tasks",
+        "parameters": [{"name": "mode", "default": "bad"}],
+        "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": str(NOTEBOOKS / "ok.ipynb")}},
+                  {"task_key": "b", "depends_on": [{"task_key": "a"}],
+                   "notebook_task": {"notebook_path": str(NOTEBOOKS / "check.ipynb")}}]}}))
+    code, out, err = cli(["run", "--job", str(mine), "--json"])
+    assert code == 1, err
+    run_id = json.loads(out)["run_id"]
+
+    code, out, err = cli(["repair", str(run_id), "--param", "mode=good", "--json"])
+    assert code == 0, err
+    run = json.loads(out)
+    assert sorted({t["task_key"] for t in run["tasks"]}) == ["a", "b"]   # none of the kit's tasks
+    assert run["state"]["result_state"] == "SUCCESS"
+
+    before = History().get_run(run_id)
+    code, out, err = cli(["repair", str(run_id), "--task", "a", "--job", str(BUNDLE), "--job-key", "repair"])
+    assert code == 2
+    assert f"run {run_id} is a run of job 'my two tasks'" in err and str(mine) in err
+    assert len(History().get_run(run_id).tasks) == len(before.tasks)   # nothing ran

@@ -24,6 +24,8 @@ def register(subparsers) -> None:
 
 
 def handle(args) -> int:
+    if args.on == "local" and not args.job:
+        _job_of_the_run(args)
     loaded = load(args)
     params = overrides(args)
     from course.cli.progress import RunProgress
@@ -55,3 +57,23 @@ def handle(args) -> int:
                 rerun_dependents=args.dependents, overrides=params)
     progress.close()
     return show_finished(history.get_run(args.run_id), args)
+
+
+def _job_of_the_run(args) -> None:
+    """Without --job, a local repair uses the job file the run came from (recorded with the run)."""
+    from pathlib import Path
+
+    from course.jobs.local.history import History, RunNotFound
+
+    history = History()
+    try:
+        source = history.job_source(history.run_record(args.run_id).job_id)
+    except RunNotFound as exc:
+        raise UsageError(exc.args[0] if exc.args else f"run {args.run_id} not found") from None
+    if source is None:
+        return  # a run recorded before sources were: the default job file, checked by name
+    if not Path(source["file"]).exists():
+        raise UsageError(f"run {args.run_id} came from {source['file']}, which no longer exists: "
+                         "give the job file with --job")
+    args.job, args.job_key = source["file"], args.job_key or source["job_key"]
+    args.target = args.target or source["target"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Callable
 
 from course.jobs.local.compute.manager import Compute
@@ -49,7 +50,9 @@ class LocalRunner:
         self._start_notifier()  # a bad notification setting: nothing written yet
         self._note_orphans()
         ex = self.ex
-        job_id = self.history.ensure_job(self.settings.name or self.loaded.key, self.settings.as_dict())
+        job_id = self.history.ensure_job(self.settings.name or self.loaded.key, self.settings.as_dict(),
+                                         source={"file": str(Path(self.loaded.source).resolve()),
+                                                 "job_key": self.loaded.key, "target": self.loaded.target})
         scope_keys = layer_scope(ex.by_key, self.options.layers)
         provided = provided_upstream(self.settings, ex.by_key, self.history, job_id, scope_keys)
         try:
@@ -84,6 +87,7 @@ class LocalRunner:
         self._start_notifier()
         self._note_orphans()
         record = self.history.run_record(run_id)
+        self._check_same_job(record)
         if not record.terminal:
             raise RunError(f"run {run_id} is still {record.life_cycle_state}: only a finished run can be repaired")
         latest = self.history.latest_task_runs(run_id)
@@ -105,6 +109,17 @@ class LocalRunner:
                              job_params, latest, self.history.task_values(run_id), selected)
         self._execute(record.job_id, scope)
         return run_id
+
+    def _check_same_job(self, record) -> None:
+        """A run is repaired with the job it is a run of (as it is defined now), never another."""
+        name, _ = self.history.job_settings(record.job_id)
+        mine = self.settings.name or self.loaded.key
+        if name == mine:
+            return
+        source = self.history.job_source(record.job_id)
+        where = f" (--job {source['file']} --job-key {source['job_key']})" if source else ""
+        raise RunError(f"run {record.run_id} is a run of job '{name}', not of '{mine}' from "
+                       f"{self.loaded.source}: repair it with the job it came from{where}")
 
     def cancel(self, why: str = "CANCELED") -> None:
         """Stop the run: running attempts are killed, nothing new starts."""

@@ -125,22 +125,30 @@ class Runs(Database):
     `_run_row` and `_set_run_state` also serve the other parts of `History` (repairs,
     orphans, admission), inside their own transactions."""
 
-    def ensure_job(self, name: str, settings: Mapping[str, Any] | jobs.JobSettings) -> int:
-        """The stable local job id for `name`, registering it or updating its settings snapshot."""
+    def ensure_job(self, name: str, settings: Mapping[str, Any] | jobs.JobSettings,
+                   source: Mapping[str, Any] | None = None) -> int:
+        """The stable local job id for `name`, registering it or updating its settings snapshot
+        (and, when given, where it was loaded from: {"file", "job_key", "target"})."""
         if isinstance(settings, jobs.JobSettings):
             settings = settings.as_dict()
         blob = dumps(dict(settings))
+        origin = dumps(dict(source)) if source is not None else None
         t = now_ms()
         with self._tx() as conn:
-            row = conn.execute("SELECT job_id, settings FROM jobs WHERE name = ?", (name,)).fetchone()
+            row = conn.execute("SELECT job_id, settings, source FROM jobs WHERE name = ?", (name,)).fetchone()
             if row is None:
                 return conn.execute(
-                    "INSERT INTO jobs (name, settings, created_time, updated_time) VALUES (?, ?, ?, ?)",
-                    (name, blob, t, t)).lastrowid
-            if row["settings"] != blob:
-                conn.execute("UPDATE jobs SET settings = ?, updated_time = ? WHERE job_id = ?",
-                             (blob, t, row["job_id"]))
+                    "INSERT INTO jobs (name, settings, created_time, updated_time, source) VALUES (?, ?, ?, ?, ?)",
+                    (name, blob, t, t, origin)).lastrowid
+            if row["settings"] != blob or (origin is not None and row["source"] != origin):
+                conn.execute("UPDATE jobs SET settings = ?, source = COALESCE(?, source), updated_time = ? "
+                             "WHERE job_id = ?", (blob, origin, t, row["job_id"]))
             return row["job_id"]
+
+    def job_source(self, job_id: int) -> dict[str, Any] | None:
+        """Where the job was last loaded from ({"file", "job_key", "target"}), if recorded."""
+        row = self._query_one("SELECT source FROM jobs WHERE job_id = ?", (job_id,))
+        return json.loads(row["source"]) if row and row["source"] else None
 
     def find_job(self, name: str) -> int | None:
         """The job id registered for `name`, or None."""

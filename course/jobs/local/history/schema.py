@@ -6,7 +6,7 @@ every existing history file still opens: a new schema is a new numbered script.
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA_V1 = """
 CREATE TABLE id_seq (            -- one increasing id space for runs, task runs, repairs
@@ -100,5 +100,11 @@ CREATE TABLE task_values (
 ) WITHOUT ROWID;
 """
 
+# Version 2: where a job was loaded from (JSON {"file", "job_key", "target"}), so that
+# `runner.py repair RUN_ID` repairs the run with the job it came from.
+SCHEMA_V2 = """
+ALTER TABLE jobs ADD COLUMN source TEXT
+"""
+
 # version reached -> script upgrading from the previous version
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
