@@ -23,7 +23,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python runner.py
 
-# The browser test (tests/test_lab_browser.py) needs /usr/bin/chromium: installed from Debian
+# The browser test (tests/teaching/test_lab_browser.py) needs /usr/bin/chromium: installed from Debian
 # when we are root; otherwise that test skips and says why.
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \

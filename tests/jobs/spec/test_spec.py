@@ -13,7 +13,7 @@ from databricks.sdk.service import jobs
 from course.jobs.model.cron import validate_quartz_cron
 from course.jobs.spec import JobSpecError, list_jobs, load_job
 
-FIXTURE = Path(__file__).parent / "jobs" / "day7"
+FIXTURE = Path(__file__).resolve().parents[2] / "jobs" / "day7"
 NOTEBOOKS = ("01_bronze", "02_silver", "03_gold")
 
 BASE = {

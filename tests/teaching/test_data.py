@@ -11,7 +11,7 @@ import pytest
 
 from course.teaching import data
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TIME_RE = re.compile(rb"2019-1[01]-\d\d \d\d:\d\d:\d\d UTC")
 PRICE_RE = re.compile(rb"\d+\.\d\d")
 UUID_RE = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")

@@ -10,7 +10,7 @@ from course.cli.progress import GREEN, RED, Colors, attempts_table, saved_notes
 from course.jobs.spec import load_job
 from course.jobs.local.history import History
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

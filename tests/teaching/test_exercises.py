@@ -12,7 +12,7 @@ import pytest
 from course.teaching import grading
 from course.cli import exercises as exercises_cli
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
 EXERCISES = REPO / "notebooks" / "exercises"
 

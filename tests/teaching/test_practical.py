@@ -12,7 +12,7 @@ import pytest
 from course.teaching import practical
 from course.jobs.local.history import History
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 LEARNER_JOB = """\
 bundle: {name: practice}

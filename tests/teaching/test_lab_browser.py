@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / ".day7" / "test-artifacts" / "lab"
 LESSON_COPY = REPO / "notebooks" / ".test-02_parameters_and_widgets.ipynb"  # git-ignored scratch copy

@@ -20,7 +20,7 @@ from course.jobs.schedules.triggers import (Backoff, ContinuousTrigger, CronTrig
 
 UTC = timezone.utc
 AMS = ZoneInfo("Europe/Amsterdam")
-NOTEBOOK = Path(__file__).parent / "jobs" / "runner" / "notebooks" / "ok.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "jobs" / "runner" / "notebooks" / "ok.ipynb"
 
 
 def fires(expr, tz, after, count=5):

@@ -19,7 +19,7 @@ from course.jobs import notify
 from course.jobs.notify import Notifier, NotifyConfigError, SmtpConfig
 from course.jobs.local.history import History
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 # --------------------------------------------------------------------------- servers
 

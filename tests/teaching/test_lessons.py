@@ -14,7 +14,7 @@ from course.teaching import practical
 from course.jobs.spec import load_job
 from course.jobs.local.history import History
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 LESSONS = ["00_start_here", "01_jobs_vs_notebooks", "02_parameters_and_widgets",
            "03_multi_task_workflows", "04_scheduling_and_triggers", "05_error_handling"]
@@ -183,7 +183,7 @@ def test_the_repair_item_follows_a_run_from_its_failure_to_a_successful_repair(t
 
 
 def test_the_command_checks_items_and_says_so_in_its_exit_code(tmp_path, capsys):
-    # (tests/test_practical.py: the checklist is about the learner's own my_job.yml)
+    # (tests/teaching/test_practical.py: the checklist is about the learner's own my_job.yml)
     job = write_job(tmp_path, """
         bundle: {name: practice}
         resources:

@@ -11,7 +11,7 @@ from databricks.sdk.service import jobs
 from course.jobs.model import params
 from course.jobs.model.params import ParamError, RefContext, resolve_refs
 
-BUNDLE = Path(__file__).parent / "jobs" / "day7" / "databricks.yml"
+BUNDLE = Path(__file__).resolve().parents[2] / "jobs" / "day7" / "databricks.yml"
 
 # Saturday 2024-03-09 04:05:06.789 UTC, and a weekday trigger time.
 START = int(datetime(2024, 3, 9, 4, 5, 6, 789000, tzinfo=timezone.utc).timestamp() * 1000)
