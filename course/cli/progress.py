@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from course.jobs.model.states import value
 
 GREEN, RED, YELLOW, DIM, BOLD, RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 GOOD = {"SUCCESS", "EXCLUDED", "DISABLED"}
@@ -17,7 +18,7 @@ BAD = {"FAILED", "TIMEDOUT", "INTERNAL_ERROR", "UPSTREAM_FAILED", "CANCELED", "U
 
 
 def _value(enum_or_str) -> str:
-    return getattr(enum_or_str, "value", enum_or_str) or ""
+    return value(enum_or_str) or ""
 
 
 def task_state(task) -> str:

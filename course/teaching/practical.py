@@ -28,6 +28,7 @@ from typing import Callable
 
 from course.jobs.model.cron import describe_cron
 from course.platform import paths
+from course.jobs.model.states import value
 
 ITEMS = ("own-job", "dependent-tasks", "job-cluster", "schedule", "repair")
 FAILED_STATES = {"FAILED", "TIMEDOUT", "INTERNAL_ERROR"}
@@ -73,10 +74,6 @@ class Result:
     def render(self) -> str:
         mark = "✓" if self.passed else "✗"
         return "\n".join([f"{mark} {self.item}"] + [f"    {line}" for line in self.lines])
-
-
-def _value(enum_or_str) -> str | None:
-    return getattr(enum_or_str, "value", enum_or_str)
 
 
 # --------------------------------------------------------------------------- whose job it is
@@ -205,7 +202,7 @@ def check_schedule(settings, paused_by_mode: bool = False) -> Result:
         return Result("schedule", False, [f"the job has no schedule{other}", hint])
     lines = [f"`{schedule.quartz_cron_expression}` in {schedule.timezone_id or 'UTC'}"
              f" ({describe_cron(schedule.quartz_cron_expression)})"]
-    if _value(schedule.pause_status) == "PAUSED":
+    if value(schedule.pause_status) == "PAUSED":
         lines.append("paused: it will not fire until `pause_status: UNPAUSED`"
                      + (" (development mode pauses schedules)" if paused_by_mode else ""))
     return Result("schedule", True, lines)
@@ -214,7 +211,7 @@ def check_schedule(settings, paused_by_mode: bool = False) -> Result:
 # --------------------------------------------------------------------------- the run history
 
 def _state(task) -> str | None:
-    return _value(task.state.result_state) if task.state and task.state.result_state else None
+    return value(task.state.result_state) if task.state and task.state.result_state else None
 
 
 def repair_story(run, job_option: str = "") -> tuple[bool, list[str]] | None:
@@ -225,8 +222,8 @@ def repair_story(run, job_option: str = "") -> tuple[bool, list[str]] | None:
     failed = sorted({t.task_key for t in original if _state(t) in FAILED_STATES})
     if not failed:
         return None
-    repairs = [item for item in history if _value(item.type) == "REPAIR"]
-    result = _value(run.state.result_state) if run.state and run.state.result_state else _value(run.state.life_cycle_state)
+    repairs = [item for item in history if value(item.type) == "REPAIR"]
+    result = value(run.state.result_state) if run.state and run.state.result_state else value(run.state.life_cycle_state)
     lines = [f"run {run.run_id}: {', '.join(failed)} failed"]
     if not repairs:
         lines.append(f"not repaired yet: fix the cause, then `python runner.py repair {run.run_id}{job_option}` "

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from course.jobs.model.cron import MIN_SECONDS_BETWEEN_RUNS, TriggerError, describe_schedule, next_fire_times, zone
+from course.jobs.model.states import value
 
 __all__ = ["TriggerError", "Fire", "next_fire_times", "describe_schedule", "MIN_SECONDS_BETWEEN_RUNS",
            "FileArrivalWatcher", "FileArrival", "Backoff", "CronTrigger", "PeriodicTrigger",
@@ -363,10 +364,6 @@ class ContinuousTrigger:
 
 # ---------------------------------------------------------------- from a job definition
 
-def _value(enum_or_str) -> str | None:
-    return getattr(enum_or_str, "value", enum_or_str)
-
-
 def _error(loaded, field_path: str, problem: str) -> Exception:
     from course.jobs.spec import JobSpecError
 
@@ -398,7 +395,7 @@ def job_trigger(loaded, *, poll_seconds: float = 2.0, clock: Callable[[], float]
                                          f"this one has {' and '.join(present)}")
     if not present:
         return None
-    paused = _value(getattr(s, present[0]).pause_status) == "PAUSED"
+    paused = value(getattr(s, present[0]).pause_status) == "PAUSED"
     try:
         if s.schedule is not None:
             where = "schedule.timezone_id"
@@ -419,7 +416,7 @@ def job_trigger(loaded, *, poll_seconds: float = 2.0, clock: Callable[[], float]
             return FileArrivalTrigger(watcher, poll_seconds=poll_seconds, paused=paused)
         if t.periodic is not None:
             where = "trigger.periodic"
-            return PeriodicTrigger(t.periodic.interval, _value(t.periodic.unit), paused)
+            return PeriodicTrigger(t.periodic.interval, value(t.periodic.unit), paused)
     except TriggerError as exc:
         raise _error(loaded, where, str(exc)) from None
     kinds = [name for name in ("table_update", "job_completion", "model", "sql_condition")
