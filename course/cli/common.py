@@ -1,6 +1,7 @@
 """Options and steps the run, repair and runs commands share."""
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import sys
@@ -8,6 +9,14 @@ from pathlib import Path
 
 from course.cli import EXIT_FAILED, EXIT_OK, UsageError
 from course.platform.paths import REPO_ROOT
+
+
+def add_passthrough(subparsers, name: str, help: str, handler) -> None:
+    """A command whose arguments all go to another parser (`data`, `practical`): its own
+    `--help` included, so argparse must not answer it here."""
+    p = subparsers.add_parser(name, help=help, add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=handler)
 
 
 def add_job_options(parser) -> None:

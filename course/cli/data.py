@@ -1,14 +1,11 @@
 """`runner.py data generate`: bigger e-commerce event files for the job."""
 from __future__ import annotations
 
-import argparse
+from course.cli.common import add_passthrough
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("data", help="generate e-commerce event CSVs (see `data generate --help`)",
-                              add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(handler=handle)
+    add_passthrough(subparsers, "data", "generate e-commerce event CSVs (see `data generate --help`)", handle)
 
 
 def handle(args) -> int:

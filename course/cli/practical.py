@@ -1,14 +1,11 @@
 """`runner.py practical check [ITEM…]`: the practical exercise's checklist."""
 from __future__ import annotations
 
-import argparse
+from course.cli.common import add_passthrough
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("practical", help="check the practical exercise (see `practical --help`)",
-                              add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(handler=handle)
+    add_passthrough(subparsers, "practical", "check the practical exercise (see `practical --help`)", handle)
 
 
 def handle(args) -> int:
