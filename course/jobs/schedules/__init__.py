@@ -1,0 +1,1 @@
+"""Schedules and triggers: Quartz cron, periodic, file arrival and continuous jobs, and the watch loop."""

@@ -1,0 +1,1 @@
+"""Compute for local runs: job clusters (Spark Connect servers), warm kernel pools, the class archive."""
