@@ -179,12 +179,29 @@ def check_settings(s, prefix: str, file_of, default_file: Path) -> None:
             except ParamError as exc:
                 raise JobSpecError(tfile(i), tpath(i) + f".notebook_task.base_parameters.{k}",
                                    str(exc)) from None
+    _check_trigger(s, prefix, default_file)
     if s.schedule is not None:
         try:
             validate_quartz_cron(s.schedule.quartz_cron_expression)
         except ValueError as exc:
             raise JobSpecError(default_file, join(prefix, ".schedule.quartz_cron_expression"),
                                f"bad Quartz cron: {exc}") from None
+
+
+TRIGGER_MINIMUM_SECONDS = 60  # the Jobs API: "The minimum allowed value is 60 seconds"
+
+
+def _check_trigger(s, prefix: str, file: Path) -> None:
+    """Databricks refuses trigger waits under 60 s; so does the kit (a local demo included)."""
+    trigger = s.trigger
+    for kind in ("file_arrival", "table_update", "model"):
+        config = getattr(trigger, kind, None) if trigger else None
+        for name in ("min_time_between_triggers_seconds", "wait_after_last_change_seconds"):
+            v = getattr(config, name, None)
+            if v is not None and v < TRIGGER_MINIMUM_SECONDS:
+                raise JobSpecError(file, join(prefix, f".trigger.{kind}.{name}"),
+                                   f"must be at least {TRIGGER_MINIMUM_SECONDS} seconds (as on Databricks), "
+                                   f"got {v}; leave it out to fire as soon as a change is seen")
 
 
 def build(job: dict, prefix: str, file_of, default_file: Path):
