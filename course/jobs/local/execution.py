@@ -23,6 +23,7 @@ class RunOptions:
     file_arrival_location: str | None = None      # FILE_ARRIVAL: the watched url
     on_update: Callable[[Any], None] | None = None   # called with a jobs.Run after each change
     on_note: Callable[[str], None] | None = None     # one-line notes for the person watching
+    max_queue_seconds: float = 48 * 3600             # Databricks: "queued for up to 48 hours"
 
 
 class Execution:
