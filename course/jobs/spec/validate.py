@@ -180,12 +180,30 @@ def check_settings(s, prefix: str, file_of, default_file: Path) -> None:
                 raise JobSpecError(tfile(i), tpath(i) + f".notebook_task.base_parameters.{k}",
                                    str(exc)) from None
     _check_trigger(s, prefix, default_file)
+    _refuse_backfill_refs(s.as_dict(), prefix, default_file)
     if s.schedule is not None:
         try:
             validate_quartz_cron(s.schedule.quartz_cron_expression)
         except ValueError as exc:
             raise JobSpecError(default_file, join(prefix, ".schedule.quartz_cron_expression"),
                                f"bad Quartz cron: {exc}") from None
+
+
+_BACKFILL_REF = re.compile(r"\{\{\s*backfill\.[^}]*\}\}")
+
+
+def _refuse_backfill_refs(value: Any, path: str, file: Path) -> None:
+    """`{{backfill.*}}` only has a value in a Databricks backfill run, which the kit cannot
+    start: refused at load rather than left literal in a parameter."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_backfill_refs(v, join(path, f".{k}"), file)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _refuse_backfill_refs(v, f"{path}[{i}]", file)
+    elif isinstance(value, str) and (m := _BACKFILL_REF.search(value)):
+        raise JobSpecError(file, path, f"{m.group(0)}: backfill references are not supported locally "
+                                       "(only a Databricks backfill run sets them; the kit runs no backfills)")
 
 
 TRIGGER_MINIMUM_SECONDS = 60  # the Jobs API: "The minimum allowed value is 60 seconds"
