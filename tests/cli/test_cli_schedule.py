@@ -52,7 +52,7 @@ def test_schedule_in_another_zone_and_a_job_without_trigger(tmp_path):
      "resources.jobs.job.schedule.quartz_cron_expression: bad Quartz cron: exactly one of day-of-month"),
     ("schedule: {quartz_cron_expression: '0 61 2 * * ?', timezone_id: UTC}", None, "minutes: 61 is out of range 0–59"),
     ("schedule: {quartz_cron_expression: '0 0 2 1,LW * ?', timezone_id: UTC}", None,
-     "schedule.quartz_cron_expression: day-of-month '1,LW': 'L' and 'W' must stand alone"),
+     "schedule.quartz_cron_expression: bad Quartz cron: day-of-month: '1,LW': 'L' and 'LW' cannot be combined"),
     ("schedule: {quartz_cron_expression: '0 0 2 * * ?', timezone_id: Europe/Atlantis}", None,
      "schedule.timezone_id: unknown time zone 'Europe/Atlantis'"),
     ("continuous: {}", f"- {{task_key: a, max_retries: 1, notebook_task: {{notebook_path: {OK}}}}}",

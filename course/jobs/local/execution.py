@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from course.jobs.local.events import EventBus
+from course.jobs.model import states
+from course.jobs.model.dag import FAILURE_RUN_IFS
 
 
 @dataclass
@@ -21,6 +23,7 @@ class RunOptions:
     file_arrival_location: str | None = None      # FILE_ARRIVAL: the watched url
     on_update: Callable[[Any], None] | None = None   # called with a jobs.Run after each change
     on_note: Callable[[str], None] | None = None     # one-line notes for the person watching
+    max_queue_seconds: float = 48 * 3600             # Databricks: "queued for up to 48 hours"
 
 
 class Execution:
@@ -33,6 +36,7 @@ class Execution:
         self.by_key = {t.task_key: t for t in settings.tasks or []}
         self.bus = EventBus()
         self.cancel_reason: str | None = None  # "CANCELED" or "TIMEDOUT" (job timeout)
+        self.hard_cancel = False               # a second cancel: not even cleanup tasks run
         self.trigger = options.trigger         # a repair keeps the trigger of the run it repairs
         self.job_id: int | None = None
         self.run_dir: Path | None = None
@@ -50,14 +54,23 @@ class Execution:
         self.events.put(("changed", task_key, None))
 
     def cancel(self, why: str = "CANCELED") -> None:
-        """Stop the run: running attempts are killed, nothing new starts."""
+        """Stop the run: running attempts are killed, nothing new starts except the
+        failure-handling tasks a user cancel lets run; a second cancel stops those too."""
         with self._lock:
             if self.cancel_reason:
-                return
-            self.cancel_reason = why
+                self.hard_cancel = True
+            else:
+                self.cancel_reason = why
             attempts = list(self._attempts.values())
         for attempt in attempts:
             attempt.stop("CANCELED")
+
+    def may_run_after_cancel(self, task) -> bool:
+        """Databricks runs the tasks whose run_if handles failure (AT_LEAST_ONE_FAILED,
+        ALL_FAILED) after a cancel, e.g. a cleanup task. Not after the job's own timeout
+        (the run's time is up: the kit's choice) nor after a second cancel."""
+        run_if = states.value(getattr(task, "run_if", None)) or "ALL_SUCCESS"
+        return self.cancel_reason == "CANCELED" and not self.hard_cancel and run_if in FAILURE_RUN_IFS
 
     def cluster_lost(self, cluster_key: str, message: str) -> None:
         """A job cluster died: the attempts running on it end now (INTERNAL_ERROR, retryable)."""
@@ -67,9 +80,10 @@ class Execution:
             attempt.stop("INTERNAL_ERROR", message)
 
     def begin_attempt(self, task_key: str, attempt) -> bool:
-        """Register a running attempt (so a cancel can stop it); False once the run is cancelled."""
+        """Register a running attempt (so a cancel can stop it); False once the run is
+        cancelled, unless the task is one a cancel lets run."""
         with self._lock:
-            if self.cancel_reason:
+            if self.cancel_reason and not self.may_run_after_cancel(self.by_key[task_key]):
                 return False
             self._attempts[task_key] = attempt
             return True

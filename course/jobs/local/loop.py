@@ -48,7 +48,7 @@ class RunLoop:
                 deps = [d.task_key for d in task.depends_on or []]
                 decision = dag.decide(task, {d: scope.results[d] for d in deps if d in scope.results},
                                       {d: scope.outcomes[d] for d in deps if d in scope.outcomes})
-                if decision == dag.RUN and ex.cancel_reason:
+                if decision == dag.RUN and ex.cancel_reason and not ex.may_run_after_cancel(task):
                     decision = "CANCELED"
                 if decision != dag.RUN:
                     self.record_skip(task, decision)
@@ -80,13 +80,17 @@ class RunLoop:
         self.ex.bus.emit(RunChanged(self.scope.run_id))
 
     def drain(self) -> None:
-        """After a cancel: wait for the killed attempts to report, then skip the rest."""
-        while self.running:
-            try:
-                self.collect(block=True)
-            except KeyboardInterrupt:
-                continue  # a second Ctrl-C: we are already stopping
-        self.schedule()
+        """After a cancel: wait for the killed attempts to report, then skip the rest
+        (failure-handling tasks the cancel lets run are waited for too)."""
+        while True:
+            while self.running:
+                try:
+                    self.collect(block=True)
+                except KeyboardInterrupt:
+                    self.ex.cancel("CANCELED")  # a second Ctrl-C also stops the cleanup tasks
+            self.schedule()
+            if not self.running:
+                return
 
     def record_skip(self, task, state: str) -> None:
         scope, ex = self.scope, self.ex

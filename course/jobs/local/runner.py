@@ -160,11 +160,20 @@ class LocalRunner:
             self.ex.bus.emit(RunChanged(run_id))
             self.ex.note(f"queued: the job already has {limit} active run(s); waiting for a slot")
             try:
-                if not self.history.wait_for_slot(run_id, max_concurrent_runs=limit):
+                if not self.history.wait_for_slot(run_id, max_concurrent_runs=limit,
+                                                  timeout=self.options.max_queue_seconds):
                     record = self.history.run_record(run_id)  # ended while queued (canceled elsewhere)
                     self._notifications(RunFinished(run_id, record.life_cycle_state, record.result_state or ""))
                     self._notifier.close(15)
                     return False
+            except TimeoutError:
+                # Databricks keeps a run queued "for up to 48 hours"; then the platform ends it
+                # (TIMEDOUT here, termination code CANCELED: the kit's reading).
+                limit_s = self.options.max_queue_seconds
+                said = f"{limit_s / 3600:g} hours" if limit_s >= 3600 else f"{limit_s:g} seconds"
+                self._end_early(RunFinished(run_id, "TERMINATED", "TIMEDOUT",
+                                            f"Run was canceled by the platform: queued for more than {said}"))
+                return False
             except KeyboardInterrupt:
                 self._end_early(RunFinished(run_id, "TERMINATED", "CANCELED", "Canceled while queued"))
                 raise

@@ -52,10 +52,28 @@ def _cron_value(text: str, name: str, lo: int, hi: int, names) -> int:
     return int(text)
 
 
+# Quartz's largest step per field, and how its message names the limit ("Increment > 60 : 120").
+_MAX_STEP = {"seconds": (59, 60), "minutes": (59, 60), "hours": (23, 24), "day-of-month": (31, 31),
+             "month": (12, 12), "day-of-week": (7, 7)}
+_MAX_LAST_DAY_OFFSET = 30   # Quartz: "Offset from last day must be <= 30"
+
+
+def _dom_special(item: str, name: str, lo: int, hi: int, names) -> bool:
+    """Day-of-month 'L', 'LW', 'L-n', 'L-nW' and 'nW' (Quartz's forms); False for anything else."""
+    m = re.fullmatch(r"L(?:-(\d+))?(W?)|(\d+)W", item, re.I)
+    if not m:
+        return False
+    if m.group(1) is not None and int(m.group(1)) > _MAX_LAST_DAY_OFFSET:
+        raise ValueError(f"{name}: {item!r}: the offset from the last day must be <= {_MAX_LAST_DAY_OFFSET} (as in Quartz)")
+    if m.group(3) is not None:
+        if int(m.group(3)) > hi:
+            raise ValueError(f"{name}: {item!r}: 'W' does not make sense with values larger than {hi} (as in Quartz)")
+        _cron_value(m.group(3), name, lo, hi, names)
+    return True
+
+
 def _cron_item(item: str, name: str, lo: int, hi: int, names) -> None:
-    if name == "day-of-month" and re.fullmatch(r"L(W|-\d+)?|\d+W", item, re.I):
-        if item[0].isdigit():
-            _cron_value(item[:-1], name, lo, hi, names)
+    if name == "day-of-month" and _dom_special(item, name, lo, hi, names):
         return
     if name == "day-of-week":
         m = re.fullmatch(r"(\w+)(#([1-5])|L)", item, re.I)
@@ -69,6 +87,9 @@ def _cron_item(item: str, name: str, lo: int, hi: int, names) -> None:
     base, _, step = item.partition("/")
     if step and not (step.isdigit() and int(step) > 0):
         raise ValueError(f"{name}: {item!r}: the step after '/' must be a positive number")
+    if step and name in _MAX_STEP and int(step) > _MAX_STEP[name][0]:
+        raise ValueError(f"{name}: {item!r}: the step {int(step)} is larger than the field "
+                         f"(Quartz: 'Increment > {_MAX_STEP[name][1]} : {int(step)}')")
     if base == "*":
         return
     a, dash, b = base.partition("-")
@@ -91,6 +112,9 @@ def validate_quartz_cron(expr: str) -> None:
         raise ValueError(f"exactly one of day-of-month ({parts[3]!r}) and day-of-week "
                          f"({parts[5]!r}) must be '?', e.g. '0 0 2 * * ?'")
     for text, (name, lo, hi, names) in zip(parts, _CRON):
+        if name == "day-of-month" and "," in text and "L" in text.upper():
+            raise ValueError(f"{name}: {text!r}: 'L' and 'LW' cannot be combined with other days "
+                             "of the month (as in Quartz)")
         if text == "?":
             if name not in ("day-of-month", "day-of-week"):
                 raise ValueError(f"{name}: '?' is only allowed in day-of-month or day-of-week")
@@ -108,7 +132,7 @@ def validate_quartz_cron(expr: str) -> None:
 class _Plan:
     expr: str                                   # croniter: sec min hour dom month dow
     years: frozenset[int] | None = None         # None: any year
-    day_rule: Callable[[int, int], int | None] | None = None  # (year, month) -> day, for LW, L-n, nW
+    day_rule: Callable[[int, int], list[int]] | None = None  # (year, month) -> days, for LW, L-n(W), nW
 
 
 def _quartz_day(text: str) -> int:
@@ -173,17 +197,30 @@ def _weekday_near(year: int, month: int, day: int) -> int | None:
     return day
 
 
+def _item_days(item: str, year: int, month: int) -> set[int]:
+    """The days of one day-of-month list item in a month: 'L-nW', 'nW', '5', '1-10/3', '*/2'."""
+    last = _last_day(year, month)
+    if m := re.fullmatch(r"L(?:-(\d+))?(W?)", item):
+        day = last - int(m.group(1) or 0)
+        if day < 1:
+            return set()
+        near = _weekday_near(year, month, day) if m.group(2) else day
+        return {near} if near is not None else set()
+    if m := re.fullmatch(r"(\d+)W", item):
+        near = _weekday_near(year, month, int(m.group(1)))
+        return {near} if near is not None else set()
+    base, _, step = item.partition("/")
+    a, dash, b = base.partition("-")
+    first = 1 if a == "*" else int(a)
+    end = int(b) if dash else (last if step or a == "*" else first)
+    return {d for d in range(first, end + 1, int(step or 1)) if d <= last}
+
+
 def _day_rule(text: str):
-    up = text.upper()
-    if up == "LW":
-        return lambda y, m: _weekday_near(y, m, _last_day(y, m))
-    if m := re.fullmatch(r"L-(\d+)", up):
-        back = int(m.group(1))
-        return lambda y, mo: _last_day(y, mo) - back if _last_day(y, mo) - back >= 1 else None
-    if m := re.fullmatch(r"(\d+)W", up):
-        n = int(m.group(1))
-        return lambda y, mo: _weekday_near(y, mo, n)
-    return None
+    """(year, month) -> the days a day-of-month with 'L' or 'W' fires on (Quartz allows 'nW'
+    in a list with plain days: '2W,16' is the weekday nearest the 2nd, and the 16th)."""
+    items = text.upper().split(",")
+    return lambda y, mo: sorted(set().union(*(_item_days(i, y, mo) for i in items)))
 
 
 def _plan(expr: str) -> _Plan:
@@ -196,8 +233,6 @@ def _plan(expr: str) -> _Plan:
     years = _years(parts[6]) if len(parts) == 7 else None
     rule = None
     if re.search(r"L.|W", dom.upper()):
-        if "," in dom:
-            raise TriggerError(f"day-of-month {dom!r}: 'L' and 'W' must stand alone, not in a list (as in Quartz)")
         rule, dom = _day_rule(dom), "*"
     croniter_expr = " ".join([sec, minute, hour, "*" if dom == "?" else dom, month, _dow_items(dow)])
     return _Plan(croniter_expr, years, rule)
@@ -236,8 +271,8 @@ def _naive_times(plan: _Plan, start: datetime) -> Iterator[datetime]:
         return
     year, month = start.year, start.month
     while year <= _MAX_YEAR:
-        day = plan.day_rule(year, month) if plan.years is None or year in plan.years else None
-        if day is not None:
+        days = plan.day_rule(year, month) if plan.years is None or year in plan.years else []
+        for day in days:
             midnight = datetime(year, month, day)
             it = _croniter(plan.expr, max(start, midnight - timedelta(seconds=1)))
             while (t := _next_naive(it)) is not None and t.date() == midnight.date():
@@ -286,6 +321,7 @@ _SPECIAL_WORDS = [
     (r"^L$", "dom", "the last day of the month"),
     (r"^LW$", "dom", "the last weekday of the month"),
     (r"^L-(\d+)$", "dom", "{0} day(s) before the last day of the month"),
+    (r"^L-(\d+)W$", "dom", "the weekday nearest {0} day(s) before the last day of the month"),
     (r"^(\d+)W$", "dom", "the weekday nearest day {0}"),
     (r"^L$", "dow", "SAT, the last day of the week"),
     (r"^(\w+?)L$", "dow", "the last {0} of the month"),

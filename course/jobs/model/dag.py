@@ -189,9 +189,16 @@ def leaves(tasks: Sequence) -> list[str]:
 
 # ---------------------------------------------------------------- run_if
 
+CANCELED_STATES = frozenset({"CANCELED", "UPSTREAM_CANCELED"})
+
+
 def _met(run_if: str, states: list[str]) -> bool:
     ok = sum(s in SUCCEEDED for s in states)
     bad = sum(s in FAILED_STATES for s in states)
+    if run_if in FAILURE_RUN_IFS:
+        # Databricks, conditional tasks: a cancellation propagates downstream and the
+        # failure-handling tasks run (a cleanup task runs after a canceled task).
+        bad += sum(s in CANCELED_STATES for s in states)
     if run_if == "ALL_SUCCESS":
         return ok == len(states)
     if run_if == "AT_LEAST_ONE_SUCCESS":
@@ -229,7 +236,8 @@ def decide(task, dep_results: Mapping[str, object],
          failed or was canceled — Databricks "Disabled tasks" page: a task whose
          run_if can't be met *because* a parent is disabled is disabled too;
          a real failure upstream is never masked;
-       * AT_LEAST_ONE_FAILED / ALL_FAILED → EXCLUDED;
+       * AT_LEAST_ONE_FAILED / ALL_FAILED → EXCLUDED (a canceled parent counts as
+         failed for them: Databricks runs failure-handling tasks after a cancel);
        * otherwise UPSTREAM_CANCELED when the only bad parents were canceled
          (CANCELED / UPSTREAM_CANCELED), else UPSTREAM_FAILED. (Our choice.)
     """
@@ -254,7 +262,7 @@ def decide(task, dep_results: Mapping[str, object],
     if _met(run_if, states):
         return RUN
     blocked_by_failure = any(s in FAILED_STATES or s == "UPSTREAM_FAILED" for s in states)
-    canceled = any(s in ("CANCELED", "UPSTREAM_CANCELED") for s in states)
+    canceled = any(s in CANCELED_STATES for s in states)
     if "DISABLED" in states:
         failure_handler = run_if in FAILURE_RUN_IFS
         stand_in = "FAILED" if failure_handler else "SUCCESS"

@@ -19,7 +19,8 @@ from databricks.sdk.service import jobs
 
 from course.jobs.notify.config import SmtpConfig, load_smtp_config, load_webhook_destinations
 from course.jobs.notify.messages import Message
-from course.jobs.notify.rules import DURATION, EVENTS, health_threshold_seconds, muted, outcome, recipients
+from course.jobs.notify.rules import (DURATION, EVENTS, health_threshold_seconds, ignored_health_rules, muted, outcome,
+                                      recipients)
 from course.jobs.notify.transports import deliver_email, deliver_webhook
 
 __all__ = ["Notifier", "SEND_TIMEOUT_S", "CLOSE_TIMEOUT_S"]
@@ -58,6 +59,8 @@ class Notifier:
         self._timers: dict[Any, threading.Timer] = {}
         self._warned: set[Any] = set()
         self._lock = threading.Lock()
+        for text in ignored_health_rules(settings):
+            self._note(text)
 
     def _channels(self) -> tuple[bool, bool]:
         scopes = [self.settings, *self.tasks.values()]

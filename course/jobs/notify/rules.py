@@ -10,6 +10,7 @@
   level muting does not mute task-level notifications (a task mutes its own).
 * ``health.rules`` ``RUN_DURATION_SECONDS GREATER_THAN N``: once the run (or task)
   has been running N seconds, ``on_duration_warning_threshold_exceeded`` fires once.
+  The STREAMING_BACKLOG_* metrics are not watched locally: a note says so at run start.
 
 Pure: states are read through :mod:`course.jobs.model.states`, nothing is sent here.
 """
@@ -21,7 +22,7 @@ from databricks.sdk.service import jobs
 
 from course.jobs.model import states
 
-__all__ = ["EVENTS", "DURATION", "health_threshold_seconds", "task_of", "state_words", "outcome",
+__all__ = ["EVENTS", "DURATION", "health_threshold_seconds", "ignored_health_rules", "task_of", "state_words", "outcome",
            "failed_tasks", "muted", "recipients"]
 
 EVENTS = ("on_start", "on_success", "on_failure", "on_duration_warning_threshold_exceeded")
@@ -34,6 +35,20 @@ def health_threshold_seconds(settings: jobs.JobSettings | jobs.Task) -> int | No
     values = [r.value for r in rules if r.metric == jobs.JobsHealthMetric.RUN_DURATION_SECONDS
               and r.op == jobs.JobsHealthOperator.GREATER_THAN and r.value is not None]
     return min(values) if values else None
+
+
+def ignored_health_rules(settings: jobs.JobSettings) -> list[str]:
+    """One note per health rule the kit cannot watch: the STREAMING_BACKLOG_* metrics need a
+    streaming source's backlog, which a local run does not measure."""
+    notes = []
+    for scope in [settings, *(settings.tasks or [])]:
+        where = f"task '{scope.task_key}'" if isinstance(scope, jobs.Task) else "the job"
+        for rule in (scope.health.rules if scope.health and scope.health.rules else []):
+            metric = states.value(rule.metric)
+            if metric != "RUN_DURATION_SECONDS":
+                notes.append(f"health rule {metric} of {where} is not watched locally "
+                             "(no streaming backlog is measured): it is deployed, not alerted on")
+    return notes
 
 
 def task_of(run: jobs.Run, task_run_id: int) -> jobs.RunTask:

@@ -179,12 +179,47 @@ def check_settings(s, prefix: str, file_of, default_file: Path) -> None:
             except ParamError as exc:
                 raise JobSpecError(tfile(i), tpath(i) + f".notebook_task.base_parameters.{k}",
                                    str(exc)) from None
+    _check_trigger(s, prefix, default_file)
+    _refuse_backfill_refs(s.as_dict(), prefix, default_file)
     if s.schedule is not None:
         try:
             validate_quartz_cron(s.schedule.quartz_cron_expression)
         except ValueError as exc:
             raise JobSpecError(default_file, join(prefix, ".schedule.quartz_cron_expression"),
                                f"bad Quartz cron: {exc}") from None
+
+
+_BACKFILL_REF = re.compile(r"\{\{\s*backfill\.[^}]*\}\}")
+
+
+def _refuse_backfill_refs(value: Any, path: str, file: Path) -> None:
+    """`{{backfill.*}}` only has a value in a Databricks backfill run, which the kit cannot
+    start: refused at load rather than left literal in a parameter."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_backfill_refs(v, join(path, f".{k}"), file)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _refuse_backfill_refs(v, f"{path}[{i}]", file)
+    elif isinstance(value, str) and (m := _BACKFILL_REF.search(value)):
+        raise JobSpecError(file, path, f"{m.group(0)}: backfill references are not supported locally "
+                                       "(only a Databricks backfill run sets them; the kit runs no backfills)")
+
+
+TRIGGER_MINIMUM_SECONDS = 60  # the Jobs API: "The minimum allowed value is 60 seconds"
+
+
+def _check_trigger(s, prefix: str, file: Path) -> None:
+    """Databricks refuses trigger waits under 60 s; so does the kit (a local demo included)."""
+    trigger = s.trigger
+    for kind in ("file_arrival", "table_update", "model"):
+        config = getattr(trigger, kind, None) if trigger else None
+        for name in ("min_time_between_triggers_seconds", "wait_after_last_change_seconds"):
+            v = getattr(config, name, None)
+            if v is not None and v < TRIGGER_MINIMUM_SECONDS:
+                raise JobSpecError(file, join(prefix, f".trigger.{kind}.{name}"),
+                                   f"must be at least {TRIGGER_MINIMUM_SECONDS} seconds (as on Databricks), "
+                                   f"got {v}; leave it out to fire as soon as a change is seen")
 
 
 def build(job: dict, prefix: str, file_of, default_file: Path):

@@ -77,3 +77,19 @@ def test_queued_run_waits_for_the_active_one_then_runs():
     assert second.snapshots[0].status.queue_details.code.value == "MAX_CONCURRENT_RUNS_REACHED"
     assert second.run.queue_duration > 0
     assert attempts(second.run)["sleeper"][0].start_time >= first.end_time
+
+
+def test_a_run_queued_longer_than_the_limit_ends_timed_out_without_running():
+    # Databricks keeps a queued run "for up to 48 hours"; the limit is a RunOptions field
+    # (max_queue_seconds) so this test waits half a second instead.
+    history = History()
+    job_id = history.ensure_job("runner sleepy queued", {"name": "runner sleepy queued"})
+    holder = history.create_run(job_id, "holder")                # an active run of this process
+    assert history.admit(job_id, holder, 1, True) == "RUN"
+    result = run_job("sleepy_queued", history=history, max_queue_seconds=0.5)
+    assert run_state(result.run) == ("TERMINATED", "TIMEDOUT") and not result.run.tasks
+    assert result.run.state.state_message == ("Run was canceled by the platform: "
+                                              "queued for more than 0.5 seconds")
+    assert result.run.status.termination_details.code.value == "CANCELED"
+    assert [s.state.life_cycle_state.value for s in result.snapshots][0] == "QUEUED"
+    assert history.run_record(holder).life_cycle_state == "PENDING"   # the holder is untouched

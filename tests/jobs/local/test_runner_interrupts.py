@@ -35,6 +35,22 @@ def test_signal_cancels_the_run_and_stops_its_kernels(sig, day7_home):
     no_processes_left(day7_home, timeout=5)
 
 
+@pytest.mark.slow  # a runner process and two kernels: ~8 s
+def test_a_cancel_still_runs_the_failure_handling_tasks(day7_home):
+    # Databricks, conditional tasks: a cancellation propagates downstream and the tasks
+    # whose run_if handles failure run, e.g. a cleanup task.
+    proc = start_runner(["run", *job_args("sleepy_cleanup")])
+    wait_for(lambda: started_marker("sleeper"), timeout=60, what="the sleeper notebook to start")
+    interrupt(proc, signal.SIGINT)
+    code, out, err = finish(proc, timeout=60)
+    assert code != 0, (out, err)
+    run = History().get_run(History().list_runs()[0].run_id)
+    assert run_state(run) == ("TERMINATED", "CANCELED")
+    assert {k: v[-1].state.result_state.value for k, v in attempts(run).items()} == {
+        "sleeper": "CANCELED", "after": "UPSTREAM_CANCELED", "cleanup": "SUCCESS"}
+    no_processes_left(day7_home, timeout=5)
+
+
 @pytest.mark.slow
 def test_ctrl_c_while_the_job_cluster_starts_does_not_wait_for_it(day7_home):
     proc = start_runner(["run", *job_args("crash")])

@@ -532,3 +532,21 @@ def test_a_task_a_repair_fixed_is_not_listed_as_failed():
     assert notify.failed_tasks(run) == []
     run.tasks.append(task(11, 0, "FAILED"))
     assert [t.run_id for t in notify.failed_tasks(run)] == [11]
+
+
+def test_health_rules_the_kit_cannot_watch_are_named_at_run_start():
+    s = settings(health={"rules": [{"metric": "RUN_DURATION_SECONDS", "op": "GREATER_THAN", "value": 600},
+                                   {"metric": "STREAMING_BACKLOG_BYTES", "op": "GREATER_THAN", "value": 5}]},
+                 tasks=[{"task_key": "bronze", "health": {"rules": [
+                     {"metric": "STREAMING_BACKLOG_SECONDS", "op": "GREATER_THAN", "value": 9}]}}])
+    said: list[str] = []
+    n = Notifier(s, on_note=said.append, smtp=None, webhooks={})
+    assert said == [
+        "health rule STREAMING_BACKLOG_BYTES of the job is not watched locally (no streaming backlog "
+        "is measured): it is deployed, not alerted on",
+        "health rule STREAMING_BACKLOG_SECONDS of task 'bronze' is not watched locally (no streaming "
+        "backlog is measured): it is deployed, not alerted on"]
+    n.close(1)
+    said.clear()
+    Notifier(settings(), on_note=said.append, smtp=None, webhooks={}).close(1)
+    assert said == []

@@ -71,6 +71,20 @@ def test_quartz_specials_day_numbers_names_and_years(expr, expected):
     assert fires(expr, "UTC", datetime(2025, 1, 31, 10, 15, tzinfo=UTC), 3) == expected
 
 
+@pytest.mark.parametrize("expr, expected", [
+    # Quartz's CronExpressionTest.testLastDayOffset (October 2010)
+    ("0 15 10 L-2 * ? 2010", ["2010-10-29T10:15:00+00:00"]),
+    ("0 15 10 L-5W * ? 2010", ["2010-10-26T10:15:00+00:00"]),
+    ("0 15 10 L-1W * ? 2010", ["2010-10-29T10:15:00+00:00"]),   # the 30th is a Saturday
+    # 'nW' in a list with plain days: the weekday nearest the 2nd (Sat) is Fri 1st, and the 16th
+    ("0 15 10 2W,16 * ? 2010", ["2010-10-01T10:15:00+00:00", "2010-10-16T10:15:00+00:00"]),
+    ("0 15 10 1W,15W * ? 2010", ["2010-10-01T10:15:00+00:00", "2010-10-15T10:15:00+00:00"]),
+])
+def test_quartz_last_day_offsets_and_nearest_weekdays(expr, expected):
+    got = fires(expr, "UTC", datetime(2010, 9, 30, tzinfo=UTC), 3)
+    assert got[:len(expected)] == expected
+
+
 def test_last_weekday_moves_back_from_a_weekend():
     # 31 May 2025 is a Saturday, 31 August a Sunday: both move back to Friday.
     got = fires("0 0 9 LW * ?", "UTC", datetime(2025, 5, 1, tzinfo=UTC), 4)
@@ -95,7 +109,18 @@ def test_times_are_in_the_jobs_zone():
     ("0 0 2 ? * 8", "UTC", "day-of-week: 8 is out of range 1–7"),
     ("0 0 25 * * ?", "UTC", "hours: 25 is out of range 0–23"),
     ("0 0 2 * *", "UTC", "expected 6 or 7 fields"),
-    ("0 0 2 1,LW * ?", "UTC", "'L' and 'W' must stand alone"),
+    ("0 0 2 1,LW * ?", "UTC", "'L' and 'LW' cannot be combined with other days of the month"),
+    ("0 43 9 1,5,29,L * ?", "UTC", "'L' and 'LW' cannot be combined with other days of the month"),
+    # Quartz's CronExpressionTest: steps larger than their field are refused, as are 32W and L-31
+    ("0/120 0 8-18 ? * 2-6", "UTC", "seconds: '0/120': the step 120 is larger than the field "
+                                    "(Quartz: 'Increment > 60 : 120')"),
+    ("0 0/120 8-18 ? * 2-6", "UTC", "(Quartz: 'Increment > 60 : 120')"),
+    ("0 0 0/120 ? * 2-6", "UTC", "(Quartz: 'Increment > 24 : 120')"),
+    ("0 0 0 0/120 * ?", "UTC", "(Quartz: 'Increment > 31 : 120')"),
+    ("0 0 0 ? 1/120 2-6", "UTC", "(Quartz: 'Increment > 12 : 120')"),
+    ("0 0 0 ? * 1/120", "UTC", "(Quartz: 'Increment > 7 : 120')"),
+    ("0/5 * * 32W 1 ?", "UTC", "'W' does not make sense with values larger than 31"),
+    ("0 0 0 L-31 * ?", "UTC", "the offset from the last day must be <= 30"),
     ("0 0 2 ? * 2#1,3", "UTC", "'L' and '#' must stand alone"),
     ("0 0 2 * * ?", "Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
 ])

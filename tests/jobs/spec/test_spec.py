@@ -366,6 +366,15 @@ ERROR_ROWS = [
      f"{P}.schedule.quartz_cron_expression", r"bad Quartz cron: expected 6 or 7 fields .* got 5"),
     ("cron without ?", set_path(*JOB, "schedule", "quartz_cron_expression", value="0 0 2 * * *"), {},
      f"{P}.schedule.quartz_cron_expression", r"exactly one of day-of-month \('\*'\) and day-of-week"),
+    ("file arrival wait under 60 s", set_path(*JOB, "trigger", value={"file_arrival": {
+        "url": "/Volumes/main/day7/landing/", "wait_after_last_change_seconds": 1}}), {},
+     f"{P}.trigger.file_arrival.wait_after_last_change_seconds",
+     r"must be at least 60 seconds \(as on Databricks\), got 1"),
+    ("file arrival gap under 60 s", set_path(*JOB, "trigger", value={"file_arrival": {
+        "url": "/Volumes/main/day7/landing/", "min_time_between_triggers_seconds": 59}}), {},
+     f"{P}.trigger.file_arrival.min_time_between_triggers_seconds", r"must be at least 60 seconds"),
+    ("backfill reference", set_path(*JOB, "parameters", 0, "default", value="{{backfill.iso_datetime}}"), {},
+     f"{P}.parameters[0].default", r"\{\{backfill.iso_datetime\}\}: backfill references are not supported locally"),
     ("outcome on a non-condition task", set_path(*JOB, "tasks", 1, "depends_on", 0, "outcome", value="true"), {},
      f"{P}.tasks[1].depends_on[0].outcome",
      r"outcome 'true' needs a condition task upstream, but 'bronze' is not a condition_task"),
