@@ -148,7 +148,7 @@ def _banner(solution_name: str):
         "edit the solution and release again.\n>\n"
         "> Fill in every cell marked `# TODO` (each raises `NotImplementedError` until you do), "
         "then run the notebook top to bottom. The cells tagged `check` tell you whether it works; "
-        "their saved outputs are what a correct solution prints on the sample data. "
+        "the note under each one shows what a correct solution prints on the sample data. "
         f"Your tables go to the schema `{EXERCISE_SCHEMA}`, so the solutions' tables stay as they are.\n>\n"
         "> * Grade it: `python runner.py exercises grade notebooks/exercises/" + solution_name + "` "
         "(or the whole folder; the exercises before it run as their solutions when you grade it alone)\n"
@@ -169,6 +169,27 @@ def _clean_outputs(outputs: list) -> list:
     return cleaned
 
 
+def _reference_note(outputs: list):
+    """The check's reference output as a markdown cell under it: running the notebook
+    replaces a cell's saved outputs (Run All does), a markdown cell stays."""
+    text = "".join(_output_text(o) for o in outputs).strip("\n")
+    if not text:
+        return None
+    fence = "````" if "```" in text else "```"
+    return _nbformat().v4.new_markdown_cell(
+        "*What this check prints with a correct solution on the sample data:*\n\n"
+        f"{fence}\n{text}\n{fence}")
+
+
+def _output_text(output) -> str:
+    if output.get("output_type") == "stream":
+        text = output.get("text", "")
+    else:
+        text = output.get("data", {}).get("text/plain", "")
+    text = "".join(text) if isinstance(text, list) else text
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
 def _set_count(cell, count: int | None) -> None:
     cell["execution_count"] = count
     for output in cell.get("outputs", []):
@@ -187,7 +208,7 @@ def make_exercise(solution, solution_name: str):
     code_number = 0
     for index, cell in enumerate(solution.cells):
         where = f"{solution_name}, cell {index}"
-        source = _source(cell)
+        source, reference = _source(cell), None
         if cell.cell_type == "markdown":
             cells.append(nbf.v4.new_markdown_cell(source))
             continue
@@ -201,6 +222,7 @@ def make_exercise(solution, solution_name: str):
             new = nbf.v4.new_code_cell(source)
             new.outputs = [nbf.from_dict(o) for o in _clean_outputs(cell.get("outputs", []))]
             _set_count(new, code_number)
+            reference = _reference_note(new.outputs)
         else:
             source, _ = stub_solutions(source, where)
             source, replaced = _SCHEMA_WIDGET.subn(rf'\1"{EXERCISE_SCHEMA}"', source)
@@ -209,6 +231,8 @@ def make_exercise(solution, solution_name: str):
         if _tags(cell):
             new.metadata["tags"] = _tags(cell)
         cells.append(new)
+        if is_check(cell) and reference:
+            cells.append(reference)
     if schema_widgets != 1:
         raise MarkerError(f"{solution_name}: expected one dbutils.widgets.text(\"schema\", ...) declaration, "
                           f"found {schema_widgets}")

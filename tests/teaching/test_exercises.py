@@ -97,13 +97,14 @@ def test_an_exercise_keeps_check_outputs_strips_the_rest_and_points_at_the_learn
     exercise = grading.make_exercise(solution, "01_x.ipynb")
     cells = exercise.cells
     assert cells[0].cell_type == "markdown" and "Generated from `solutions/01_x.ipynb`" in cells[0].source
-    assert [c.id for c in cells] == ["cell-00", "cell-01", "cell-02", "cell-03", "cell-04"]
+    assert [c.id for c in cells] == ["cell-00", "cell-01", "cell-02", "cell-03", "cell-04", "cell-05"]
     assert 'dbutils.widgets.text("schema", "day7_learner", "Schema")' in cells[2].source
     assert cells[2].outputs == [] and cells[2].execution_count is None
     assert cells[3].source.startswith("# TODO: do it") and cells[3].outputs == []
     check = cells[4]
     assert check.metadata == {"tags": ["check", "nbval-check-output"]}
     assert check.outputs[0]["text"] == "hello\n" and check.execution_count == 3  # third code cell
+    assert cells[5].cell_type == "markdown" and "```\nhello\n```" in cells[5].source  # survives Run All
     assert exercise.metadata["day7"] == {"exercise_of": "01_x.ipynb"}
     assert grading.to_text(exercise) == grading.to_text(grading.make_exercise(solution, "01_x.ipynb"))
 
@@ -132,6 +133,19 @@ def test_every_exercise_has_todos_and_checks_and_no_solution_code_left():
         assert any(grading.is_check(c) and c.outputs for c in nb.cells), path.name
         assert not any(grading.BEGIN in s or grading.END in s for s in sources), path.name
         assert sources[0].startswith("# On Databricks, dbutils and spark already exist"), path.name
+
+
+def test_every_check_with_output_has_its_reference_in_a_markdown_note_run_all_cannot_clear():
+    for path in EXERCISES.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if not (grading.is_check(cell) and cell.outputs):
+                continue
+            note = nb.cells[i + 1]
+            printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert note.cell_type == "markdown", (path.name, i)
+            assert "correct solution prints" in note.source
+            assert all(line in note.source for line in printed.splitlines() if line.strip()), (path.name, i)
 
 
 def test_solutions_start_with_the_idiom_and_keep_their_check_cells_tagged():
