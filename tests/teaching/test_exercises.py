@@ -144,7 +144,7 @@ def test_every_check_with_output_has_its_reference_in_a_markdown_note_run_all_ca
             note = nb.cells[i + 1]
             printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
             assert note.cell_type == "markdown", (path.name, i)
-            assert "correct solution prints" in note.source
+            assert "with a correct solution" in note.source
             assert all(line in note.source for line in printed.splitlines() if line.strip()), (path.name, i)
 
 
