@@ -11,6 +11,9 @@ Authoring rules (in ``solutions/*.ipynb``):
 
 * Cells tagged ``check`` (and ``nbval-check-output``) assert the results. They must not
   contain markers; exercises keep them *with* the solution's outputs, which nbval compares.
+* A check cell also tagged ``hidden`` is left out of the exercise: it lives only in the
+  instructor's copy (``solutions/``) and is run by class grading (``course.classgrade``), whose
+  learner feedback never shows its content.
 * A solution notebook with at least one marker gets an exercise of the same name in
   ``notebooks/exercises/``, whose ``schema`` widget defaults to ``day7_learner`` (the
   ``exercises`` target of databricks.yml), so a learner's tables never replace the
@@ -51,6 +54,7 @@ BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 CHECK_TAG = "check"
 CHECK_TAGS = ("check", "nbval-check-output")
+HIDDEN_TAG = "hidden"  # a check cell held only in solutions/: graded, never released
 EXERCISE_SCHEMA = "day7_learner"  # targets.exercises.variables.schema in databricks.yml
 RESULTS_ENV = "DAY7_GRADE_RESULTS"
 
@@ -85,6 +89,10 @@ def _tags(cell) -> list[str]:
 
 def is_check(cell) -> bool:
     return cell.get("cell_type") == "code" and CHECK_TAG in _tags(cell)
+
+
+def is_hidden(cell) -> bool:
+    return is_check(cell) and HIDDEN_TAG in _tags(cell)
 
 
 def _source(cell) -> str:
@@ -189,6 +197,8 @@ def make_exercise(solution, solution_name: str):
         if cell.cell_type != "code":
             cells.append(copy.deepcopy(cell))
             continue
+        if is_hidden(cell):
+            continue  # the instructor's check: not released
         code_number += 1
         if is_check(cell):
             if BEGIN in source or END in source:
