@@ -13,7 +13,7 @@ import os
 import sys
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ["run", "repair", "runs", "schedule", "deploy", "data", "exercises", "doctor"]
+COMMANDS = ["run", "repair", "runs", "schedule", "deploy", "data", "exercises", "grade", "doctor"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
