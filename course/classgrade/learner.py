@@ -304,6 +304,7 @@ def grade_practical(folder: Path, work: Path) -> NotebookResult:
     started = time.monotonic()
     history = None
     source = next((folder / name for name in HISTORY_FILES if (folder / name).is_file()), None)
+    work.mkdir(parents=True, exist_ok=True)
     copy_path = work / "practical-history.db"
     if source is not None:
         shutil.copyfile(source, copy_path)  # the store may migrate it: never touch the hand-in
