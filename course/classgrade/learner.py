@@ -26,6 +26,7 @@ from pathlib import Path
 from course.classgrade.model import (ERROR, FAILED, INVALID, MISSING, PASSED, PRACTICAL, TIMEOUT, Check,
                                      NotebookResult, Problem)
 from course.classgrade.plugin import RESULTS_ENV, output_text
+from course.jobs import lifeline
 
 JOB_FILE = "databricks.yml"                       # the practical: the learner's bundle
 HISTORY_FILES = ("history.db", ".day7/history.db")  # and their run history, if they handed it in
@@ -130,8 +131,9 @@ def run_notebook(path: Path, env: dict, timeout: float) -> tuple[list[dict], flo
                "--rootdir", str(path.parent), str(path)]
     started = time.monotonic()
     with open(path.with_suffix(".log"), "w", encoding="utf-8") as log:
+        # Dies with this process (its kernel then notices its parent is gone and exits too).
         process = subprocess.Popen(command, cwd=path.parent, env=dict(env, **{RESULTS_ENV: str(results)}),
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT, preexec_fn=lifeline.die_with_parent())
         try:
             process.wait(timeout=timeout)
             timed_out = False
@@ -253,14 +255,14 @@ def grade_learner(folder: Path, work: Path, timeout: float, solutions_dir: Path 
             if name not in notebooks:
                 results[name] = NotebookResult(learner, name, MISSING, note="not handed in")
                 if name < last_submitted:  # run its solution so that the later notebooks have their tables
-                    cluster = cluster or _start_cluster(env)
+                    cluster = _start_cluster(env) if cluster is None else cluster
                     setup = work / f"setup-{name}"
                     setup.write_text(grading.to_text(grading.solved_exercise(ref.solution, name)), encoding="utf-8")
                     records, _, timed_out = run_notebook(setup, env, max(timeout, SETUP_TIMEOUT))
                     if timed_out or not all(r["passed"] for r in records):
                         blocked = f"the solution of {name} (run in its place)"
                 continue
-            cluster = cluster or _start_cluster(env)
+            cluster = _start_cluster(env) if cluster is None else cluster
             graded, missing_checks = graded_notebook(notebooks[name], ref)
             target = work / name
             target.write_text(grading.to_text(graded), encoding="utf-8")
@@ -269,7 +271,7 @@ def grade_learner(folder: Path, work: Path, timeout: float, solutions_dir: Path 
             if not results[name].passed:
                 blocked = name
     finally:
-        if cluster is not None:
+        if cluster:
             cluster.stop()
     ordered = [results[name] for name in refs] + [results[p.name] for p in extras]
     return ordered + [grade_practical(folder, work)]
@@ -283,7 +285,7 @@ def _start_cluster(env: dict):
         cluster = LocalCluster(name="grading")
         cluster.start()
     except Exception:
-        return False  # falsy: not retried for the next notebook
+        return False  # not None: not tried again for the next notebook
     env["SPARK_REMOTE"] = cluster.url
     return cluster
 
