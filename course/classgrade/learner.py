@@ -181,8 +181,10 @@ def result_of(learner: str, name: str, graded, missing_checks: list[str], record
     if timed_out:
         result.status = TIMEOUT
         done = len(by_cell)
-        result.note = (f"stopped after {timeout:g} s, in code cell {done}"
-                       + (f" ({title(code[done])})" if done < len(code) else ""))
+        running = code[done] if done < len(code) else None
+        where = "" if running is None else (" (a check held by your instructor)" if grading.is_hidden(running)
+                                             else f" ({title(running)})")
+        result.note = f"stopped after {timeout:g} s, in code cell {done}{where}"  # no hidden title: feedback shows it
     elif result.error is not None:
         result.status = ERROR
     elif not ran_all:
