@@ -249,3 +249,25 @@ def check_class_report(out: Path, timeout: float) -> None:
     assert "schedule" in feedback  # the practical's own advice is shown
     assert "## 01_bronze.ipynb: error" in (out / "feedback" / "dee.md").read_text(encoding="utf-8")
     assert "passed" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_statuses_from_nbval_records_and_a_timeout_in_a_hidden_check_names_no_hidden_title():
+    ref = learner_mod.references()["03_gold.ipynb"]
+    graded, _ = learner_mod.graded_notebook(cf.solved("03_gold.ipynb"), ref)
+    code = [c for c in graded.cells if c.cell_type == "code"]
+    hidden_at = next(i for i, c in enumerate(code) if grading.is_hidden(c))
+    ok = [{"cell": i, "passed": True, "ename": "", "evalue": "", "traceback": "", "actual": ""} for i in range(len(code))]
+
+    def result(records, timed_out=False):
+        return learner_mod.result_of("ann", "03_gold.ipynb", graded, [], records, 1.0, timed_out, 30)
+
+    assert (result(ok).status, result(ok).checks_passed, result(ok).checks_total) == ("passed", 2, 2)
+    stopped = result(ok[:hidden_at], timed_out=True)
+    assert stopped.status == "timeout"
+    assert stopped.note == f"stopped after 30 s, in code cell {hidden_at} (a check held by your instructor)"
+    assert "Hidden" not in report.feedback_markdown([stopped])
+    raised = [dict(r) for r in ok]
+    raised[4].update(passed=False, ename="NotImplementedError", evalue="TODO: group")
+    assert (result(raised).status, result(raised).error.evalue) == ("error", "TODO: group")
+    died = result(ok[:3])
+    assert died.status == "error" and died.note.startswith("the kernel stopped after 3 of")
