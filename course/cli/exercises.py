@@ -41,20 +41,21 @@ def register(subparsers) -> None:
 
 
 def _release(args) -> int:
-    from course.teaching import grading
+    from course.platform.paths import REPO_ROOT
+    from course.teaching import exercises
 
     if args.run_solutions:
-        for path in grading.refresh_solutions():
-            print(f"executed {path.relative_to(grading.paths.REPO_ROOT)}")
-    for path in grading.release():
-        print(f"wrote {path.relative_to(grading.paths.REPO_ROOT)}")
+        for path in exercises.refresh_solutions():
+            print(f"executed {path.relative_to(REPO_ROOT)}")
+    for path in exercises.release():
+        print(f"wrote {path.relative_to(REPO_ROOT)}")
     return EXIT_OK
 
 
 def _check(args) -> int:
-    from course.teaching import grading
+    from course.teaching import exercises
 
-    problems = grading.drift()
+    problems = exercises.drift()
     if problems:
         for problem in problems:
             print(f"✗ {problem}")

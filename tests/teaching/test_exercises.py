@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.teaching import grading
+from course.teaching import exercises, grading
 from course.cli import exercises as exercises_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def test_a_marked_block_becomes_a_todo_that_raises_with_its_hint_at_the_same_ind
         "    # END SOLUTION",
         "print('after')",
     ])
-    stubbed, blocks = grading.stub_solutions(source)
+    stubbed, blocks = exercises.stub_solutions(source)
     assert blocks == 1
     assert stubbed.splitlines() == [
         "def total(rows):",
@@ -43,16 +43,16 @@ def test_a_marked_block_becomes_a_todo_that_raises_with_its_hint_at_the_same_ind
 
 def test_several_blocks_and_a_default_hint():
     source = "# BEGIN SOLUTION\nx = 1\n# END SOLUTION\ny = 2\n# BEGIN SOLUTION - the z part\nz = 3\n# END SOLUTION"
-    stubbed, blocks = grading.stub_solutions(source)
+    stubbed, blocks = exercises.stub_solutions(source)
     assert blocks == 2
     assert "x = 1" not in stubbed and "z = 3" not in stubbed and "y = 2" in stubbed
     assert "TODO: the z part" in stubbed
     assert "TODO: write this part" in stubbed
-    assert grading.strip_markers(source) == "x = 1\ny = 2\nz = 3"
+    assert exercises.strip_markers(source) == "x = 1\ny = 2\nz = 3"
 
 
 def test_a_hint_with_quotes_stays_valid_python():
-    stubbed, _ = grading.stub_solutions('# BEGIN SOLUTION: use min("_source_file")\npass\n# END SOLUTION')
+    stubbed, _ = exercises.stub_solutions('# BEGIN SOLUTION: use min("_source_file")\npass\n# END SOLUTION')
     compile(stubbed, "stub", "exec")
     assert 'min(\\"_source_file\\")' in stubbed
 
@@ -63,8 +63,8 @@ def test_a_hint_with_quotes_stays_valid_python():
     ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION", "inside the block"),
 ])
 def test_markers_that_do_not_pair_up_are_an_error_naming_the_line(source, problem):
-    with pytest.raises(grading.MarkerError, match=problem):
-        grading.stub_solutions(source, "x.ipynb, cell 3")
+    with pytest.raises(exercises.MarkerError, match=problem):
+        exercises.stub_solutions(source, "x.ipynb, cell 3")
 
 
 # --------------------------------------------------------------------------- make_exercise
@@ -94,7 +94,7 @@ def test_an_exercise_keeps_check_outputs_strips_the_rest_and_points_at_the_learn
         ("code", "# BEGIN SOLUTION: do it\nx = 1\n# END SOLUTION", [], [STDOUT]),
         ("code", "assert x == 1\nprint('hello')", ["check", "nbval-check-output"], [STDOUT]),
     ])
-    exercise = grading.make_exercise(solution, "01_x.ipynb")
+    exercise = exercises.make_exercise(solution, "01_x.ipynb")
     cells = exercise.cells
     assert cells[0].cell_type == "markdown" and "Generated from `solutions/01_x.ipynb`" in cells[0].source
     assert [c.id for c in cells] == ["cell-00", "cell-01", "cell-02", "cell-03", "cell-04", "cell-05"]
@@ -106,22 +106,22 @@ def test_an_exercise_keeps_check_outputs_strips_the_rest_and_points_at_the_learn
     assert check.outputs[0]["text"] == "hello\n" and check.execution_count == 3  # third code cell
     assert cells[5].cell_type == "markdown" and "```\nhello\n```" in cells[5].source  # survives Run All
     assert exercise.metadata["day7"] == {"exercise_of": "01_x.ipynb"}
-    assert grading.to_text(exercise) == grading.to_text(grading.make_exercise(solution, "01_x.ipynb"))
+    assert exercises.to_text(exercise) == exercises.to_text(exercises.make_exercise(solution, "01_x.ipynb"))
 
 
 def test_markers_in_a_check_cell_or_a_missing_schema_widget_are_errors():
-    with pytest.raises(grading.MarkerError, match="check cell"):
-        grading.make_exercise(_solution([
+    with pytest.raises(exercises.MarkerError, match="check cell"):
+        exercises.make_exercise(_solution([
             ("code", SCHEMA_WIDGET, [], []),
             ("code", "# BEGIN SOLUTION\nx = 1\n# END SOLUTION", ["check"], [])]), "a.ipynb")
-    with pytest.raises(grading.MarkerError, match="schema"):
-        grading.make_exercise(_solution([("code", "# BEGIN SOLUTION\nx = 1\n# END SOLUTION", [], [])]), "a.ipynb")
+    with pytest.raises(exercises.MarkerError, match="schema"):
+        exercises.make_exercise(_solution([("code", "# BEGIN SOLUTION\nx = 1\n# END SOLUTION", [], [])]), "a.ipynb")
 
 
 # --------------------------------------------------------------------------- the real course
 
 def test_the_committed_exercises_are_what_the_solutions_generate():
-    assert grading.drift() == [], "run `python runner.py exercises release` and commit notebooks/exercises/"
+    assert exercises.drift() == [], "run `python runner.py exercises release` and commit notebooks/exercises/"
     assert sorted(p.name for p in EXERCISES.glob("*.ipynb")) == ["01_bronze.ipynb", "02_silver.ipynb", "03_gold.ipynb"]
 
 
@@ -130,8 +130,8 @@ def test_every_exercise_has_todos_and_checks_and_no_solution_code_left():
         nb = nbformat.read(path, as_version=4)
         sources = [c.source for c in nb.cells if c.cell_type == "code"]
         assert any('raise NotImplementedError("TODO' in s for s in sources), path.name
-        assert any(grading.is_check(c) and c.outputs for c in nb.cells), path.name
-        assert not any(grading.BEGIN in s or grading.END in s for s in sources), path.name
+        assert any(exercises.is_check(c) and c.outputs for c in nb.cells), path.name
+        assert not any(exercises.BEGIN in s or exercises.END in s for s in sources), path.name
         assert sources[0].startswith("# On Databricks, dbutils and spark already exist"), path.name
 
 
@@ -139,7 +139,7 @@ def test_every_check_with_output_has_its_reference_in_a_markdown_note_run_all_ca
     for path in EXERCISES.glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
         for i, cell in enumerate(nb.cells):
-            if not (grading.is_check(cell) and cell.outputs):
+            if not (exercises.is_check(cell) and cell.outputs):
                 continue
             note = nb.cells[i + 1]
             printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
@@ -151,23 +151,23 @@ def test_every_check_with_output_has_its_reference_in_a_markdown_note_run_all_ca
 def test_solutions_start_with_the_idiom_and_keep_their_check_cells_tagged():
     idiom = ("# On Databricks, dbutils and spark already exist; elsewhere the Day 7 kit stands in for them.\n"
              "try:\n    dbutils\nexcept NameError:\n    from course.runtime import dbutils, spark, display")
-    for path in grading.solution_notebooks():
+    for path in exercises.solution_notebooks():
         nb = nbformat.read(path, as_version=4)
         first_code = next(c for c in nb.cells if c.cell_type == "code")
         assert first_code.source == idiom, path.name
         assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), path.name
-        checks = [c for c in nb.cells if grading.is_check(c)]
+        checks = [c for c in nb.cells if exercises.is_check(c)]
         assert checks and all("nbval-check-output" in c.metadata["tags"] for c in checks), path.name
         assert all(c.execution_count is not None for c in nb.cells if c.cell_type == "code"), \
             f"{path.name} must be committed executed (python runner.py exercises release --run-solutions)"
 
 
 def test_release_into_another_folder_writes_the_same_files_and_drift_notices_an_edit(tmp_path):
-    written = grading.release(SOLUTIONS, tmp_path)
+    written = exercises.release(SOLUTIONS, tmp_path)
     assert [p.name for p in written] == ["01_bronze.ipynb", "02_silver.ipynb", "03_gold.ipynb"]
     for path in written:
         assert path.read_text(encoding="utf-8") == (EXERCISES / path.name).read_text(encoding="utf-8")
-    assert grading.drift(SOLUTIONS, tmp_path) == []
+    assert exercises.drift(SOLUTIONS, tmp_path) == []
 
     edited = tmp_path / "02_silver.ipynb"
     nb = nbformat.read(edited, as_version=4)
@@ -175,13 +175,13 @@ def test_release_into_another_folder_writes_the_same_files_and_drift_notices_an_
     nbformat.write(nb, edited)
     (tmp_path / "99_extra.ipynb").write_text(edited.read_text())
     (tmp_path / "01_bronze.ipynb").unlink()
-    problems = grading.drift(SOLUTIONS, tmp_path)
+    problems = exercises.drift(SOLUTIONS, tmp_path)
     assert any("01_bronze.ipynb: missing" in p for p in problems)
     assert any("02_silver.ipynb: differs" in p for p in problems)
     assert any("99_extra.ipynb: no solution" in p for p in problems)
 
-    grading.release(SOLUTIONS, tmp_path)  # release repairs all three
-    assert grading.drift(SOLUTIONS, tmp_path) == []
+    exercises.release(SOLUTIONS, tmp_path)  # release repairs all three
+    assert exercises.drift(SOLUTIONS, tmp_path) == []
 
 
 def _cli(*argv) -> int:
@@ -197,7 +197,7 @@ def test_the_check_command_fails_on_drift(tmp_path, monkeypatch, capsys):
     copy = tmp_path / "exercises"
     shutil.copytree(EXERCISES, copy)
     (copy / "03_gold.ipynb").unlink()
-    monkeypatch.setattr(grading, "EXERCISES_DIR", copy)
+    monkeypatch.setattr(exercises, "EXERCISES_DIR", copy)
     assert _cli("check") == 1
     assert "03_gold.ipynb: missing" in capsys.readouterr().out
 
@@ -212,7 +212,7 @@ def test_grade_refuses_paths_that_are_not_notebooks(tmp_path):
 def test_a_graded_copy_uses_the_reference_check_cells_whatever_the_learner_did():
     reference = nbformat.read(EXERCISES / "01_bronze.ipynb", as_version=4)
     learner = nbformat.read(EXERCISES / "01_bronze.ipynb", as_version=4)
-    check_index = next(i for i, c in enumerate(learner.cells) if grading.is_check(c))
+    check_index = next(i for i, c in enumerate(learner.cells) if exercises.is_check(c))
     learner.cells[check_index].source = "assert True  # weakened"
     learner.cells[check_index].outputs = []
     learner.cells[2].outputs = [nbformat.from_dict(STDOUT)]
@@ -249,7 +249,7 @@ def test_the_sanitize_file_masks_what_varies_and_keeps_counts():
             "✓ 4,705 sessions, 254 with a purchase (5.40%)\n| 2019-10-01 | 498   | 12    | 11        | 3518.35 |")
     assert sanitize(kept) == kept
     # and the committed solutions' outputs are compared as they are
-    for path in grading.solution_notebooks():
+    for path in exercises.solution_notebooks():
         for cell in nbformat.read(path, as_version=4).cells:
             for output in cell.get("outputs", []):
                 for text in [output.get("text", "")] + [v for v in output.get("data", {}).values() if isinstance(v, str)]:
