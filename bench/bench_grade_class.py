@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "teaching"))
 
 import class_fixtures as cf  # noqa: E402
 

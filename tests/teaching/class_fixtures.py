@@ -12,7 +12,7 @@ import nbformat
 from course.teaching import grading
 from course.jobs.local.history import History
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
 NAMES = ("01_bronze.ipynb", "02_silver.ipynb", "03_gold.ipynb")
 
