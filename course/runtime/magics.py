@@ -127,7 +127,14 @@ def _run_arguments(words: list[str]) -> dict[str, str]:
     return arguments
 
 
-def run_notebook(line: str, original=None) -> None:
+def _ipython_run(line: str) -> None:
+    # IPython's own %run, for a plain script (its magics load lazily: only when needed)
+    from IPython.core.magics.execution import ExecutionMagics
+
+    ExecutionMagics(shell.ipython()).run(line)
+
+
+def run_notebook(line: str, original=_ipython_run) -> None:
     """`%run ./path $name="value"`: the notebook's cells in this namespace."""
     import shlex
 
@@ -267,14 +274,9 @@ def install(ip=None) -> bool:
     for name, func in magics.items():
         for kind in ("line", "cell"):
             ip.register_magic_function(func, kind, name)
-    original_run = ip.find_line_magic("run")
-
-    def run(line: str) -> None:
-        return run_notebook(line, original_run)
-    run.__doc__ = run_notebook.__doc__
     from IPython.core.magic import no_var_expand  # `$name` belongs to %run, not to IPython
 
-    ip.register_magic_function(no_var_expand(run), "line", "run")
+    ip.register_magic_function(no_var_expand(run_notebook), "line", "run")
     ip.input_transformers_cleanup.insert(0, _cell_magic_first_line)
 
     import course.runtime as kit

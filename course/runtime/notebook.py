@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from course.runtime import context, scraps, shell, sourcenb
+from course.runtime import context, scraps, shell
 
 
 class NotebookExit(BaseException):
@@ -120,6 +120,8 @@ class Notebook:
         import papermill  # with its dependencies: loaded only when a child runs
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
         from papermill.exceptions import PapermillExecutionError
+
+        from course.runtime import sourcenb
 
         try:
             source = sourcenb.resolve(path)
