@@ -65,3 +65,9 @@ class _RuntimeModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _RuntimeModule
+
+# In a kernel (not plain Python): Databricks' magics and predefined names (magics.py).
+if "IPython" in sys.modules:
+    from course.runtime import magics as _magics
+
+    _magics.install()

@@ -48,6 +48,10 @@ def register_tables(spark, warehouse: Path, delta_enabled: bool) -> list[str]:
     """Register every table folder not yet known to this session's catalog."""
     registered = []
     known: dict[str, set[str]] = {}
+    # Schemas persist like tables, also while empty (a setup task creates one, the next task writes to it).
+    for folder in sorted(warehouse.glob("*.db")) if warehouse.is_dir() else ():
+        if folder.is_dir() and not folder.name.startswith((".", "_")):
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS `{folder.name[:-3]}`")
     for schema, table, folder, fmt in discover(warehouse):
         if fmt == "delta" and not delta_enabled:
             continue  # a Delta folder read as Parquet would show deleted files

@@ -81,17 +81,6 @@ def _install_exit_hooks(ip: Any) -> None:
     setattr(ip, _HOOKED, True)
 
 
-def _resolve(path: str) -> Path:
-    candidates = [Path(path)]
-    if not Path(path).suffix:
-        candidates.append(Path(path + ".ipynb"))  # Databricks paths have no extension
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    tried = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(f"dbutils.notebook.run: notebook {path!r} not found (tried {tried}; cwd {Path.cwd()})")
-
-
 class Notebook:
     """dbutils.notebook"""
 
@@ -128,12 +117,17 @@ class Notebook:
         import logging
         import tempfile
 
-        import nbformat  # papermill's own dependencies: loaded only when a child runs
-        import papermill
+        import papermill  # with its dependencies: loaded only when a child runs
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
         from papermill.exceptions import PapermillExecutionError
 
-        source = _resolve(path)
+        from course.runtime import sourcenb
+
+        try:
+            source = sourcenb.resolve(path)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"dbutils.notebook.run: {exc} (cwd {Path.cwd()})") from None
+        notebook = sourcenb.load(source)  # an .ipynb, or a source-format .py / .sql converted
         ctx = context.current()
         if ctx is not None and ctx.output_dir:
             runs_folder = Path(ctx.output_dir) / "notebook_runs"
@@ -150,7 +144,7 @@ class Notebook:
             "task_values": {},
             "output_dir": str(runs_folder / stem),
         }
-        kernelspec = nbformat.read(source, as_version=4).metadata.get("kernelspec", {})
+        kernelspec = notebook.metadata.get("kernelspec", {})
         deadline = time.monotonic() + timeout_seconds if timeout_seconds and timeout_seconds > 0 else None
 
         def remaining(cell: Any) -> float | None:
@@ -165,13 +159,15 @@ class Notebook:
         papermill_log.setLevel(logging.CRITICAL)
         try:
             papermill.execute_notebook(
-                str(source), str(output), parameters={context.CONTEXT_VARIABLE: child},
+                notebook, str(output), parameters={context.CONTEXT_VARIABLE: child},
                 kernel_name=kernelspec.get("name") or "python3", cwd=str(source.parent),
                 progress_bar=False, timeout_func=remaining,
                 shutdown_kernel="immediate",  # a graceful shutdown sometimes waits 3 s
                 # the child kernel's start-up warning ("TCP without encryption") would land in the
                 # calling cell's output through the inherited stderr: errors only
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                extra_arguments=["--IPKernelApp.log_level=ERROR",
+                                 # Databricks' magics and predefined names, as in every kit kernel
+                                 "--IPKernelApp.exec_lines=['import course.runtime']"],
             )
         except PapermillExecutionError as exc:
             raise NotebookRunFailed(

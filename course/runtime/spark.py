@@ -55,8 +55,11 @@ def _prepare(session):
     # pyspark also logs every failed query as a JSON blob on stderr; the exception
     # already says it all, so keep learners' cells readable.
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    from course.runtime import unity
+
     warehouse = paths.warehouse_dir()
     catalog.install_overwrite_fix(warehouse)
+    unity.install_writer_names()  # after the overwrite fix: it sees the mapped name
     catalog.register_tables(session, warehouse, delta.storage().format == "delta")
     return session
 
@@ -122,14 +125,18 @@ def refresh_tables() -> list[str]:
 
 
 class _MappedReader:
-    """A DataFrameReader whose paths may be `dbfs:/…` or `/Volumes/…` (mapped locally)."""
+    """A DataFrameReader whose paths may be `dbfs:/…` or `/Volumes/…` (mapped locally),
+    table names three-part (`unity.py`) and format "delta" without Delta's jars."""
 
     _PATH_METHODS = {"csv", "text", "json", "parquet", "orc", "load", "xml"}
+    _TIME_TRAVEL = {"versionasof", "timestampasof"}
 
     def __init__(self, reader):
         self._reader = reader
 
     def __getattr__(self, name):
+        from course.runtime import unity
+
         attr = getattr(self._reader, name)
         if not callable(attr):
             return attr
@@ -137,6 +144,13 @@ class _MappedReader:
         def call(*args, **kwargs):
             if name in self._PATH_METHODS:
                 args, kwargs = _map_paths(args, kwargs)
+            elif name == "table" and args:
+                args = (unity.table_name(args[0]),) + tuple(args[1:])
+            elif name == "format" and args:
+                args = (unity.local_format(args[0]),) + tuple(args[1:])
+            elif name == "option" and args and str(args[0]).lower() in self._TIME_TRAVEL \
+                    and unity.parquet_only():
+                raise unity.delta_only(f"time travel (option {args[0]!r})")
             result = attr(*args, **kwargs)
             return _MappedReader(result) if type(result) is type(self._reader) else result
 
@@ -171,6 +185,14 @@ class SparkProxy:
         session = get_spark()
         if name in {"read", "readStream"}:
             return _MappedReader(getattr(session, name))
+        if name in {"sql", "table", "catalog"}:  # Unity Catalog names, Delta-only SQL (unity.py)
+            from course.runtime import unity
+
+            if name == "sql":
+                return lambda sqlQuery, args=None, **kwargs: unity.sql(session, sqlQuery, args, **kwargs)
+            if name == "table":
+                return lambda tableName: session.table(unity.table_name(tableName))
+            return unity.MappedCatalog(session.catalog)
         return getattr(session, name)
 
     def __dir__(self):

@@ -22,6 +22,25 @@ from course.runtime import context, shell
 
 STRICT_KINDS = ("dropdown", "multiselect")  # values must be among the choices
 
+# Widget values a `%run ./child $name="value"` passes to the notebook it includes: the
+# innermost %run's arguments win over task parameters and declared widgets.
+_argument_frames: list[dict[str, str]] = []
+
+
+def push_arguments(values: dict[str, str]) -> None:
+    _argument_frames.append({str(k): str(v) for k, v in values.items()})
+
+
+def pop_arguments() -> None:
+    _argument_frames.pop()
+
+
+def _argument(name: str) -> str | None:
+    for frame in reversed(_argument_frames):
+        if name in frame:
+            return frame[name]
+    return None
+
 
 class InputWidgetNotDefined(LookupError):
     """`get` of a name that is neither a declared widget nor a task parameter (Databricks' name)."""
@@ -182,6 +201,9 @@ class Widgets:
 
     def get(self, name: str) -> str:
         """The widget's current value (a string; multiselect: the selection joined with ',')."""
+        passed = _argument(name)
+        if passed is not None:
+            return passed
         ctx = context.current()
         if ctx is not None and name in ctx.parameters:
             return ctx.parameters[name]
@@ -201,6 +223,8 @@ class Widgets:
         ctx = context.current()
         if ctx is not None:
             values.update(ctx.parameters)
+        for frame in _argument_frames:
+            values.update(frame)
         return values
 
     def getArgument(self, name: str, default: str | None = None) -> str | None:

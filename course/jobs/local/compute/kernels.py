@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from course.platform import lifeline
 
 # Run in each new kernel before it is handed out, in two steps: the imports (the slow
-# part of a first cell) at once, while the job cluster may still be starting; then,
+# part of a first cell; importing course.runtime in a kernel also registers Databricks'
+# magics and predefined names, see course/runtime/magics.py) at once, while the job cluster may still be starting; then,
 # once it answers, opening the session (which also registers the tables on disk).
 PRELOAD = """
-from course.runtime import dbutils, spark, display
+from course.runtime import dbutils, spark, display, displayHTML
 import os as _os
 if _os.environ.get("SPARK_REMOTE"):
     import pyspark.sql.connect.session, pyspark.sql.functions

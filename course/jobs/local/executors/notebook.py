@@ -64,9 +64,14 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from course.runtime import sourcenb
     from course.runtime.scraps import read_task_outputs
 
     _quiet_papermill()
+    try:  # a Databricks source notebook (.py / .sql) is converted in memory, not read as JSON
+        source = str(notebook) if notebook.suffix.lower() == ".ipynb" else sourcenb.load(notebook)
+    except (sourcenb.SourceNotebookError, OSError) as exc:
+        return Outcome("FAILED", str(exc))
     kernel = _take(pool, attempt)
     if kernel is None:
         return attempt.stopped_outcome()
@@ -82,7 +87,7 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
         attempt.start_clock()
         try:
             papermill.execute_notebook(
-                str(notebook), str(output), parameters={"day7_task": context},
+                source, str(output), parameters={"day7_task": context},
                 km=kernel.manager, kernel_name=kernel.manager.kernel_name, language="python",
                 progress_bar=False, log_output=False, request_save_on_cell_execute=True)
         except PapermillExecutionError as exc:
