@@ -11,7 +11,7 @@ import pytest
 from course.platform import paths
 from course.runtime import sourcenb, unity
 
-CORPUS = Path(__file__).parent / "notebooks" / "databricks"
+CORPUS = Path(__file__).resolve().parents[1] / "notebooks" / "databricks"
 BUNDLE = CORPUS / "databricks.yml"
 
 
