@@ -10,7 +10,7 @@ import traceback
 from typing import TYPE_CHECKING
 
 from course.jobs.local.events import AttemptFinished, AttemptStarted
-from course.jobs.local.executors import UnsupportedTask, executor_for, task_path
+from course.jobs.local.executors import UnsupportedTask, executor_for, task_path, task_record
 from course.jobs.local.executors.base import Attempt, AttemptRequest, Outcome
 from course.jobs.model import params, states
 from course.platform import paths
@@ -47,7 +47,7 @@ class TaskAttempts:
         return self.ex.history.create_task_run(
             self.scope.run_id, task.task_key, attempt_number=number, original_attempt_run_id=original,
             repair_id=self.scope.repair_id, depends_on=[d.task_key for d in task.depends_on or []],
-            notebook_path=task_path(task), life_cycle_state=life_cycle_state)
+            notebook_path=task_path(task), life_cycle_state=life_cycle_state, **task_record(task))
 
     def _finished(self, tr: int, outcome: Outcome, last: bool) -> None:
         self.ex.bus.emit(AttemptFinished(self.scope.run_id, self.task.task_key, tr, outcome, last_attempt=last))
