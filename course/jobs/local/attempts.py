@@ -13,6 +13,7 @@ from course.jobs.local.events import AttemptFinished, AttemptStarted
 from course.jobs.local.executors import UnsupportedTask, executor_for, task_path, task_record
 from course.jobs.local.executors.base import Attempt, AttemptRequest, Outcome
 from course.jobs.model import params, states
+from course.jobs.schedules.triggers import retry_mode
 from course.platform import paths
 from course.runtime.context import TaskContext
 
@@ -71,7 +72,7 @@ class TaskAttempts:
             outcome = self._attempt(tr, number)
             retryable = outcome.state in states.RETRYABLE or (outcome.state == "TIMEDOUT" and task.retry_on_timeout)
             last = (outcome.state == "SUCCESS" or not retryable or bool(ex.cancel_reason)
-                    or (max_retries != -1 and number >= max_retries))
+                    or (max_retries != -1 and number >= max_retries) or not self._continuous_may_retry())
             self._finished(tr, outcome, last)
             if last:
                 return outcome
@@ -85,6 +86,18 @@ class TaskAttempts:
                 canceled = Outcome("CANCELED", "Run was canceled")
                 self.ex.bus.emit(AttemptFinished(scope.run_id, task.task_key, waiting_tr, canceled, skipped=True))
                 return canceled
+
+    def _continuous_may_retry(self) -> bool:
+        """A continuous job retries a task only with task_retry_mode ON_FAILURE, and only while
+        another task of the run is still running its first attempt (the API's TaskRetryMode text);
+        otherwise the run ends and the continuous trigger starts a new one."""
+        ex, scope = self.ex, self.scope
+        if ex.settings.continuous is None:
+            return True
+        if retry_mode(ex.settings) != "ON_FAILURE":
+            return False
+        return any(ex.running_attempt(key) and ex.history.task_run(tr).attempt_number == 0
+                   for key, tr in list(scope.task_run_ids.items()) if key != self.task.task_key)
 
     def _ref_context(self, tr: int, number: int) -> params.RefContext:
         scope, ex, task = self.scope, self.ex, self.task
