@@ -70,6 +70,12 @@ class TaskAttempts:
             ex.changed(task.task_key)
             ex.bus.emit(AttemptStarted(scope.run_id, task.task_key, tr, number))
             outcome = self._attempt(tr, number)
+            if outcome.task_values and task.spark_python_task is not None:
+                # Databricks documents taskValues for Python notebooks only: the kit is more lenient.
+                ex.note(f"{task.task_key}: a Python file task set task values "
+                        f"({', '.join(sorted(outcome.task_values))}); the kit passes them on, but Databricks "
+                        "documents dbutils.jobs.taskValues for Python notebooks only: on a workspace, set "
+                        "them from a notebook task")
             retryable = outcome.state in states.RETRYABLE or (outcome.state == "TIMEDOUT" and task.retry_on_timeout)
             last = (outcome.state == "SUCCESS" or not retryable or bool(ex.cancel_reason)
                     or (max_retries != -1 and number >= max_retries) or not self._continuous_may_retry())

@@ -134,3 +134,26 @@ def test_on_failure_does_not_retry_when_no_other_task_is_on_its_first_attempt(tm
     runner, _, _ = _runner(job, None)
     run = runner.history.get_run(runner.run())
     assert [(t.attempt_number, t.state.result_state.value) for t in attempts(run)["flaky"]] == [(0, "FAILED")]
+
+
+def test_task_values_from_a_python_file_pass_on_with_a_note(tmp_path, day7_home):
+    # Databricks documents dbutils.jobs.taskValues for Python notebooks only; the kit is
+    # more lenient and says so.
+    from course.jobs.spec import load_job
+    from runner_fixtures import _runner
+
+    (tmp_path / "setter.py").write_text("from course.runtime import dbutils\n"
+                                        "dbutils.jobs.taskValues.set('rows', 7)\n")
+    (tmp_path / "quiet.py").write_text("print('no task values')\n")
+    path = tmp_path / "job.yml"
+    path.write_text("bundle: {name: t}\nresources:\n  jobs:\n    job:\n      name: py-values\n      tasks:\n"
+                    "        - {task_key: setter, spark_python_task: {python_file: ./setter.py}}\n"
+                    "        - {task_key: quiet, spark_python_task: {python_file: ./quiet.py}}\n"
+                    "        - task_key: gate\n          depends_on: [{task_key: setter}]\n"
+                    "          condition_task: {op: EQUAL_TO, left: '{{tasks.setter.values.rows}}', right: '7'}\n")
+    runner, _, notes = _runner(load_job(path), None)
+    run = runner.history.get_run(runner.run())
+    assert attempts(run)["gate"][0].condition_task.outcome == "true"
+    said = [n for n in notes if "task values" in n]
+    assert len(said) == 1 and said[0].startswith("setter: a Python file task set task values (rows)")
+    assert "Python notebooks only" in said[0]
