@@ -56,7 +56,7 @@ def test_schedule_in_another_zone_and_a_job_without_trigger(tmp_path):
     ("schedule: {quartz_cron_expression: '0 0 2 * * ?', timezone_id: Europe/Atlantis}", None,
      "schedule.timezone_id: unknown time zone 'Europe/Atlantis'"),
     ("continuous: {}", f"- {{task_key: a, max_retries: 1, notebook_task: {{notebook_path: {OK}}}}}",
-     "tasks[0].max_retries: a continuous job cannot have retry policies"),
+     "tasks[0].max_retries: a continuous job retries tasks only with continuous.task_retry_mode: ON_FAILURE"),
 ])
 def test_bad_schedules_exit_2_naming_the_field(tmp_path, day7_home, trigger_yaml, tasks, words):
     path = job_file(tmp_path, trigger_yaml, tasks)

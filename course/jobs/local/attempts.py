@@ -10,9 +10,10 @@ import traceback
 from typing import TYPE_CHECKING
 
 from course.jobs.local.events import AttemptFinished, AttemptStarted
-from course.jobs.local.executors import UnsupportedTask, executor_for, task_path
+from course.jobs.local.executors import UnsupportedTask, executor_for, task_path, task_record
 from course.jobs.local.executors.base import Attempt, AttemptRequest, Outcome
 from course.jobs.model import params, states
+from course.jobs.schedules.triggers import retry_mode
 from course.platform import paths
 from course.runtime.context import TaskContext
 
@@ -47,7 +48,7 @@ class TaskAttempts:
         return self.ex.history.create_task_run(
             self.scope.run_id, task.task_key, attempt_number=number, original_attempt_run_id=original,
             repair_id=self.scope.repair_id, depends_on=[d.task_key for d in task.depends_on or []],
-            notebook_path=task_path(task), life_cycle_state=life_cycle_state)
+            notebook_path=task_path(task), life_cycle_state=life_cycle_state, **task_record(task))
 
     def _finished(self, tr: int, outcome: Outcome, last: bool) -> None:
         self.ex.bus.emit(AttemptFinished(self.scope.run_id, self.task.task_key, tr, outcome, last_attempt=last))
@@ -69,9 +70,15 @@ class TaskAttempts:
             ex.changed(task.task_key)
             ex.bus.emit(AttemptStarted(scope.run_id, task.task_key, tr, number))
             outcome = self._attempt(tr, number)
+            if outcome.task_values and task.spark_python_task is not None:
+                # Databricks documents taskValues for Python notebooks only: the kit is more lenient.
+                ex.note(f"{task.task_key}: a Python file task set task values "
+                        f"({', '.join(sorted(outcome.task_values))}); the kit passes them on, but Databricks "
+                        "documents dbutils.jobs.taskValues for Python notebooks only: on a workspace, set "
+                        "them from a notebook task")
             retryable = outcome.state in states.RETRYABLE or (outcome.state == "TIMEDOUT" and task.retry_on_timeout)
             last = (outcome.state == "SUCCESS" or not retryable or bool(ex.cancel_reason)
-                    or (max_retries != -1 and number >= max_retries))
+                    or (max_retries != -1 and number >= max_retries) or not self._continuous_may_retry())
             self._finished(tr, outcome, last)
             if last:
                 return outcome
@@ -85,6 +92,18 @@ class TaskAttempts:
                 canceled = Outcome("CANCELED", "Run was canceled")
                 self.ex.bus.emit(AttemptFinished(scope.run_id, task.task_key, waiting_tr, canceled, skipped=True))
                 return canceled
+
+    def _continuous_may_retry(self) -> bool:
+        """A continuous job retries a task only with task_retry_mode ON_FAILURE, and only while
+        another task of the run is still running its first attempt (the API's TaskRetryMode text);
+        otherwise the run ends and the continuous trigger starts a new one."""
+        ex, scope = self.ex, self.scope
+        if ex.settings.continuous is None:
+            return True
+        if retry_mode(ex.settings) != "ON_FAILURE":
+            return False
+        return any(ex.running_attempt(key) and ex.history.task_run(tr).attempt_number == 0
+                   for key, tr in list(scope.task_run_ids.items()) if key != self.task.task_key)
 
     def _ref_context(self, tr: int, number: int) -> params.RefContext:
         scope, ex, task = self.scope, self.ex, self.task

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from course.jobs.local.attempts import TaskAttempts
 from course.jobs.local.events import AttemptFinished, RunChanged, RunFinished
-from course.jobs.local.executors import task_path
+from course.jobs.local.executors import task_path, task_record
 from course.jobs.local.executors.base import Outcome
 from course.jobs.local.listeners import SKIP_MESSAGES
 from course.jobs.model import dag
@@ -96,7 +96,7 @@ class RunLoop:
         scope, ex = self.scope, self.ex
         tr = ex.history.create_task_run(scope.run_id, task.task_key, repair_id=scope.repair_id,
                                         depends_on=[d.task_key for d in task.depends_on or []],
-                                        notebook_path=task_path(task))
+                                        notebook_path=task_path(task), **task_record(task))
         scope.results[task.task_key] = state
         scope.task_run_ids[task.task_key] = tr
         self.messages[task.task_key] = SKIP_MESSAGES.get(state, state)

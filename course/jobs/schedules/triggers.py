@@ -37,7 +37,7 @@ from course.jobs.model.states import value
 
 __all__ = ["TriggerError", "Fire", "next_fire_times", "describe_schedule", "MIN_SECONDS_BETWEEN_RUNS",
            "FileArrivalWatcher", "FileArrival", "Backoff", "CronTrigger", "PeriodicTrigger",
-           "FileArrivalTrigger", "ContinuousTrigger", "job_trigger", "check_continuous", "watch"]
+           "FileArrivalTrigger", "ContinuousTrigger", "job_trigger", "check_continuous", "retry_mode", "watch"]
 
 _UTC = timezone.utc
 
@@ -371,17 +371,26 @@ def _error(loaded, field_path: str, problem: str) -> Exception:
 
 
 def check_continuous(loaded) -> None:
-    """A continuous job has no task dependencies and no retry policies (SEMANTICS)."""
+    """A continuous job has no task dependencies, and retry policies only with
+    `continuous.task_retry_mode: ON_FAILURE` (the API's default is NEVER)."""
+    mode = retry_mode(loaded.settings)
     for i, task in enumerate(loaded.settings.tasks or []):
         if task.depends_on:
             raise _error(loaded, f"tasks[{i}].depends_on",
                          f"a continuous job cannot have task dependencies ('{task.task_key}' depends on "
                          f"'{task.depends_on[0].task_key}'): remove depends_on or the continuous block")
-        if task.max_retries not in (None, 0) or task.retry_on_timeout:
+        if (task.max_retries not in (None, 0) or task.retry_on_timeout) and mode != "ON_FAILURE":
             what = "max_retries" if task.max_retries not in (None, 0) else "retry_on_timeout"
             raise _error(loaded, f"tasks[{i}].{what}",
-                         f"a continuous job cannot have retry policies (task '{task.task_key}'): "
-                         "failed runs are restarted with exponential back-off instead")
+                         f"a continuous job retries tasks only with continuous.task_retry_mode: ON_FAILURE "
+                         f"(this one's is {mode}; task '{task.task_key}'): set it, or remove {what} and "
+                         "let failed runs restart with exponential back-off")
+
+
+def retry_mode(settings) -> str:
+    """`continuous.task_retry_mode` of a continuous job: NEVER when unset (the API field's default)."""
+    mode = settings.continuous.task_retry_mode if settings.continuous is not None else None
+    return mode.value if mode is not None else "NEVER"
 
 
 def job_trigger(loaded, *, poll_seconds: float = 2.0, clock: Callable[[], float] = time.time):

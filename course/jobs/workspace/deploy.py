@@ -23,6 +23,10 @@ What ``deploy`` does, in the Databricks CLI's terms (``databricks bundle deploy`
   the tasks run on serverless jobs compute, and gives python-file tasks the
   environment serverless needs. Only this kit reads the variable: the YAML stays
   a valid bundle and ``databricks bundle deploy`` keeps the job cluster.
+* **Marked as a bundle's**, like the CLI: ``deployment: {kind: BUNDLE,
+  metadata_file_path: ${workspace.state_path}/metadata.json}``, ``edit_mode:
+  UI_LOCKED`` and ``format: MULTI_TASK``. The kit writes no metadata file and no CLI
+  state, so the CLI does not know the kit's job (see README, "On Databricks").
 * **Once.** The job carries the tag ``day7-kit: <bundle>/<target>`` and is found
   again by name and tag: ``jobs/reset`` when it exists, ``jobs/create`` otherwise,
   so deploying twice never makes a second job. Bundle ``permissions`` are not
@@ -116,12 +120,17 @@ def _walk_strings(obj: Any, fn) -> Any:
     return fn(obj) if isinstance(obj, str) else obj
 
 
-def _file_path(loaded: LoadedJob, user: str) -> str:
+def _workspace_path(loaded: LoadedJob, user: str, name: str) -> str:
+    """``workspace.<name>_path`` as the CLI resolves it: set, or ``${workspace.root_path}/<name>``."""
     bundle, target = bundle_and_target(loaded)
     ws = loaded.workspace or {}
     default_root = f"/Workspace/Users/{user}/.bundle/{bundle}/{target}"
-    file_path = ws.get("file_path") or (ws.get("root_path") or default_root) + "/files"
-    return _swap_user(str(file_path).rstrip("/"), loaded.user, user)
+    path = ws.get(f"{name}_path") or str(ws.get("root_path") or default_root).rstrip("/") + f"/{name}"
+    return _swap_user(str(path).rstrip("/"), loaded.user, user)
+
+
+def _file_path(loaded: LoadedJob, user: str) -> str:
+    return _workspace_path(loaded, user, "file")
 
 
 def _notebook_upload(local: Path, remote_base: str) -> Upload:
@@ -188,7 +197,13 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
                 environment_key=SERVERLESS_ENV_KEY,
                 spec=compute.Environment(environment_version=SERVERLESS_ENV_VERSION))]
 
-    settings.deployment = None  # not a `databricks bundle` deployment: no CLI state behind it
+    # What `databricks bundle deploy` sets on every job it deploys: the job is marked as a
+    # bundle's (the UI locks it and links the bundle's metadata file) and multi-task.
+    settings.deployment = jobs.JobDeployment(
+        kind=jobs.JobDeploymentKind.BUNDLE,
+        metadata_file_path=f"{_workspace_path(loaded, user, 'state')}/metadata.json")
+    settings.edit_mode = jobs.JobEditMode.UI_LOCKED
+    settings.format = jobs.Format.MULTI_TASK
     settings.name = deployed_name(loaded, user)
     tags = dict(settings.tags or {})
     tags[TAG_KEY] = kit_tag(loaded)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from databricks.sdk.service import jobs
 
 from runner_fixtures import attempts, cli, job_args, module_home, run_job, run_state  # noqa: F401
 from course.jobs.local.runner import RunError
@@ -120,3 +121,5 @@ def test_condition_task_branches_on_a_task_value(n, taken, not_taken):
     condition = attempts(result.run)["is_big"][0]
     outcome = result.history.task_run(condition.run_id).exit_value
     assert outcome == ("true" if taken == "big" else "false")
+    assert condition.notebook_task is None  # a condition task run is shown as one, outcome included
+    assert condition.condition_task.op == jobs.ConditionTaskOp.GREATER_THAN and condition.condition_task.outcome == outcome

@@ -87,3 +87,73 @@ def test_job_timeout_stops_the_whole_run():
     assert result.states == {"sleeper": "CANCELED", "after": "UPSTREAM_CANCELED"}
     assert not alive(_pid(attempts(result.run)["sleeper"][0]))
     assert kernels_of(result.history.path.parent) == {}
+
+
+# ------------------------------------------------- continuous jobs: continuous.task_retry_mode
+
+FLAKY = """\
+import pathlib, sys
+marker = pathlib.Path(sys.argv[1])
+if not marker.exists():
+    marker.write_text("failed once")
+    raise SystemExit("first attempt fails")
+"""
+
+
+def _continuous_job(tmp_path, tasks: str):
+    from course.jobs.spec import load_job
+
+    (tmp_path / "flaky.py").write_text(FLAKY)
+    (tmp_path / "slow.py").write_text("import time\ntime.sleep(6)\n")
+    path = tmp_path / "job.yml"
+    path.write_text("bundle: {name: t}\nresources:\n  jobs:\n    job:\n      name: continuous-retries\n"
+                    "      continuous: {pause_status: PAUSED, task_retry_mode: ON_FAILURE}\n"
+                    "      tasks:\n" + tasks)
+    return load_job(path)
+
+
+FLAKY_TASK = ("        - {task_key: flaky, max_retries: 2, spark_python_task: "
+              "{python_file: ./flaky.py, parameters: [%s]}}\n")
+
+
+def test_on_failure_retries_while_another_task_runs_its_first_attempt(tmp_path, day7_home):
+    from runner_fixtures import _runner
+
+    job = _continuous_job(tmp_path, FLAKY_TASK % str(tmp_path / "m1")
+                          + "        - {task_key: slow, spark_python_task: {python_file: ./slow.py}}\n")
+    runner, _, _ = _runner(job, None)
+    run = runner.history.get_run(runner.run())
+    flaky = attempts(run)["flaky"]
+    assert [(t.attempt_number, t.state.result_state.value) for t in flaky] == [(0, "FAILED"), (1, "SUCCESS")]
+
+
+def test_on_failure_does_not_retry_when_no_other_task_is_on_its_first_attempt(tmp_path, day7_home):
+    from runner_fixtures import _runner
+
+    job = _continuous_job(tmp_path, FLAKY_TASK % str(tmp_path / "m2"))
+    runner, _, _ = _runner(job, None)
+    run = runner.history.get_run(runner.run())
+    assert [(t.attempt_number, t.state.result_state.value) for t in attempts(run)["flaky"]] == [(0, "FAILED")]
+
+
+def test_task_values_from_a_python_file_pass_on_with_a_note(tmp_path, day7_home):
+    # Databricks documents dbutils.jobs.taskValues for Python notebooks only; the kit is
+    # more lenient and says so.
+    from course.jobs.spec import load_job
+    from runner_fixtures import _runner
+
+    (tmp_path / "setter.py").write_text("from course.runtime import dbutils\n"
+                                        "dbutils.jobs.taskValues.set('rows', 7)\n")
+    (tmp_path / "quiet.py").write_text("print('no task values')\n")
+    path = tmp_path / "job.yml"
+    path.write_text("bundle: {name: t}\nresources:\n  jobs:\n    job:\n      name: py-values\n      tasks:\n"
+                    "        - {task_key: setter, spark_python_task: {python_file: ./setter.py}}\n"
+                    "        - {task_key: quiet, spark_python_task: {python_file: ./quiet.py}}\n"
+                    "        - task_key: gate\n          depends_on: [{task_key: setter}]\n"
+                    "          condition_task: {op: EQUAL_TO, left: '{{tasks.setter.values.rows}}', right: '7'}\n")
+    runner, _, notes = _runner(load_job(path), None)
+    run = runner.history.get_run(runner.run())
+    assert attempts(run)["gate"][0].condition_task.outcome == "true"
+    said = [n for n in notes if "task values" in n]
+    assert len(said) == 1 and said[0].startswith("setter: a Python file task set task values (rows)")
+    assert "Python notebooks only" in said[0]

@@ -302,8 +302,13 @@ def test_a_continuous_job_with_dependencies_or_retries_is_refused_naming_the_fie
     assert "job.yml: resources.jobs.job.tasks[1].depends_on: a continuous job cannot have task dependencies" \
         in str(caught.value)
     retries = f"- {{task_key: a, max_retries: 2, notebook_task: {{notebook_path: {NOTEBOOK}}}}}"
-    with pytest.raises(JobSpecError, match=r"tasks\[0\]\.max_retries: a continuous job cannot have retry policies"):
-        job_trigger(_job(tmp_path, "continuous: {}", retries))
+    with pytest.raises(JobSpecError, match=r"tasks\[0\]\.max_retries: a continuous job retries tasks only with "
+                                           r"continuous.task_retry_mode: ON_FAILURE \(this one's is NEVER"):
+        job_trigger(_job(tmp_path, "continuous: {}", retries))      # the API's default mode is NEVER
+    with pytest.raises(JobSpecError, match=r"this one's is NEVER"):
+        job_trigger(_job(tmp_path, "continuous: {task_retry_mode: NEVER}", retries))
+    assert isinstance(job_trigger(_job(tmp_path, "continuous: {task_retry_mode: ON_FAILURE}", retries)),
+                      ContinuousTrigger)
     assert isinstance(job_trigger(_job(tmp_path, "continuous: {}")), ContinuousTrigger)
 
 

@@ -107,7 +107,11 @@ def test_deployed_settings_round_trip_and_follow_the_bundle(connected, bundle, c
     assert body["email_notifications"] == {"on_failure": ["day7-learner@example.com"]}
     assert body["health"]["rules"][0]["value"] == 1200
     assert body["tasks"][0]["max_retries"] == 2 and body["max_concurrent_runs"] == 1
-    assert "permissions" not in body and "deployment" not in body
+    assert "permissions" not in body
+    # What `databricks bundle deploy` sets on every job it deploys (state under the target's root).
+    assert body["deployment"] == {"kind": "BUNDLE", "metadata_file_path":
+                                  DEV_FILES.removesuffix("/files") + "/state/metadata.json"}
+    assert (body["edit_mode"], body["format"]) == ("UI_LOCKED", "MULTI_TASK")
     (job_id,) = connected.jobs
     assert f"{connected.host}/jobs/{job_id}" in out
     assert "created with jobs/create" in out and "permissions: not applied" in out

@@ -39,6 +39,13 @@ def executor_for(task) -> ModuleType:
     return importlib.import_module(f"{__name__}.{EXECUTORS[kind]}")
 
 
+def task_record(task) -> dict:
+    """What the history keeps of the task's type: `task_type` and that field as defined."""
+    kind = task_type(task)
+    field = getattr(task, kind, None)
+    return {"task_type": kind, "task_settings": field.as_dict() if field is not None else None}
+
+
 def task_path(task) -> str | None:
     """The file a task runs (shown in the history), if it runs one."""
     if task.notebook_task is not None:

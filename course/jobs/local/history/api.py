@@ -35,13 +35,7 @@ class RunViews(Runs):
                                    code=row["termination_code"], type_=row["termination_type"], is_task=True)
         start, end = row["start_time"], row["end_time"]
         duration = end - start if start is not None and end is not None else None
-        params = json.loads(row["parameters"] or "{}")
-        notebook = None
-        resolved = None
-        if row["notebook_path"]:
-            notebook = jobs.NotebookTask(notebook_path=row["notebook_path"], base_parameters=params or None)
-            if params:
-                resolved = jobs.ResolvedValues(notebook_task=jobs.ResolvedNotebookTaskValues(base_parameters=params))
+        kind = self._task_fields(row)
         url = (Path(row["output_path"]).resolve().as_uri() if row["output_path"]
                else self._url(str(row["run_id"]), row["task_key"]))
         return jobs.RunTask(
@@ -57,10 +51,42 @@ class RunViews(Runs):
             cleanup_duration=0 if duration is not None else None,
             run_duration=duration,
             depends_on=[jobs.TaskDependency.from_dict(d) for d in json.loads(row["depends_on"])] or None,
-            notebook_task=notebook,
-            resolved_values=resolved,
+            notebook_task=kind.get("notebook_task"),
+            spark_python_task=kind.get("spark_python_task"),
+            condition_task=kind.get("condition_task"),
+            resolved_values=kind.get("resolved_values"),
             run_page_url=url,
         )
+
+    @staticmethod
+    def _task_type(row: sqlite3.Row) -> str | None:
+        """The task run's `*_task` field; rows from before schema 3 ran notebooks if they had a path."""
+        if row["task_type"]:
+            return row["task_type"]
+        return "notebook_task" if row["notebook_path"] else None
+
+    def _task_fields(self, row: sqlite3.Row) -> dict[str, Any]:
+        """The RunTask fields saying what the task ran: its own `*_task` field (and resolved values)."""
+        kind = self._task_type(row)
+        defined = json.loads(row["task_settings"] or "{}")
+        params = json.loads(row["parameters"] or "{}")
+        if kind == "notebook_task" and row["notebook_path"]:
+            out: dict[str, Any] = {kind: jobs.NotebookTask(notebook_path=row["notebook_path"],
+                                                           base_parameters=params or None)}
+            if params:
+                out["resolved_values"] = jobs.ResolvedValues(
+                    notebook_task=jobs.ResolvedNotebookTaskValues(base_parameters=params))
+            return out
+        if kind == "spark_python_task":
+            task = jobs.SparkPythonTask.from_dict({**defined, "python_file": row["notebook_path"]
+                                                   or defined.get("python_file")})
+            return {kind: task}
+        if kind == "condition_task" and defined:
+            done = row["result_state"] == states.SUCCESS  # the outcome exists once the comparison ran
+            return {kind: jobs.RunConditionTask(op=jobs.ConditionTaskOp(defined["op"]), left=defined["left"],
+                                                right=defined["right"],
+                                                outcome=row["exit_value"] if done else None)}
+        return {}
 
     def _history_items(self, conn: sqlite3.Connection, run: sqlite3.Row,
                        tasks: list[sqlite3.Row]) -> list[jobs.RepairHistoryItem]:
@@ -171,7 +197,7 @@ class RunViews(Runs):
             execution_duration=task.execution_duration, cleanup_duration=task.cleanup_duration,
             run_duration=task.run_duration, run_page_url=task.run_page_url, tasks=[task])
         notebook = None
-        if row["notebook_path"] and states.is_terminal(row["life_cycle_state"]):
+        if self._task_type(row) == "notebook_task" and states.is_terminal(row["life_cycle_state"]):
             notebook = jobs.NotebookOutput(result=row["exit_value"], truncated=False)
         return jobs.RunOutput(notebook_output=notebook, error=row["error"], error_trace=row["error_trace"],
                               metadata=metadata)

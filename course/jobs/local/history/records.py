@@ -88,6 +88,7 @@ class TaskRunRecord:
     exit_value: str | None
     error: str | None
     error_trace: str | None
+    task_type: str | None = None  # the `*_task` field; None in rows written before schema 3
 
     @property
     def terminal(self) -> bool:

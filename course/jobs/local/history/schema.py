@@ -6,7 +6,7 @@ every existing history file still opens: a new schema is a new numbered script.
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA_V1 = """
 CREATE TABLE id_seq (            -- one increasing id space for runs, task runs, repairs
@@ -106,5 +106,13 @@ SCHEMA_V2 = """
 ALTER TABLE jobs ADD COLUMN source TEXT
 """
 
+# Version 3: each task run's own task type (`notebook_task`, `spark_python_task`, …) and
+# that field's definition (JSON), so a task run renders as the task it ran. Rows written
+# before stay NULL and render as notebook tasks, as they always did.
+SCHEMA_V3 = """
+ALTER TABLE task_runs ADD COLUMN task_type TEXT;
+ALTER TABLE task_runs ADD COLUMN task_settings TEXT
+"""
+
 # version reached -> script upgrading from the previous version
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}

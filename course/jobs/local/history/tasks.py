@@ -26,6 +26,8 @@ class TaskRuns(Runs):
         parameters: Mapping[str, str] | None = None,
         *,
         life_cycle_state: str = "PENDING",
+        task_type: str | None = None,
+        task_settings: Mapping[str, Any] | None = None,
     ) -> int:
         """Record a new task run (attempt) of `task_key`; returns its task run id.
 
@@ -33,6 +35,8 @@ class TaskRuns(Runs):
         repaired). `original_attempt_run_id` defaults to the task run's own id for
         attempt 0, else to attempt 0 of the same task in the same repair. start_time is
         set now, except for BLOCKED / WAITING_FOR_RETRY (set when it starts running).
+        `task_type` is the task's `*_task` field name and `task_settings` that field as
+        defined (JSON); without them the task run reads back as a notebook task.
         """
         life_cycle_state, _ = check_state(life_cycle_state, None)
         deps = [{"task_key": d} if isinstance(d, str) else dict(d) for d in depends_on]
@@ -58,10 +62,11 @@ class TaskRuns(Runs):
             conn.execute(
                 """INSERT INTO task_runs (task_run_id, run_id, repair_id, task_key, attempt_number,
                        original_attempt_run_id, depends_on, notebook_path, parameters,
-                       life_cycle_state, start_time)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       life_cycle_state, start_time, task_type, task_settings)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (task_run_id, run_id, repair_id, task_key, attempt_number, original_attempt_run_id,
-                 dumps(deps), notebook_path, dumps(params), life_cycle_state, start))
+                 dumps(deps), notebook_path, dumps(params), life_cycle_state, start, task_type,
+                 None if task_settings is None else dumps(task_settings)))
             return task_run_id
 
     def update_task_run(
@@ -145,7 +150,7 @@ class TaskRuns(Runs):
             life_cycle_state=row["life_cycle_state"], result_state=row["result_state"],
             state_message=row["state_message"], start_time=row["start_time"], end_time=row["end_time"],
             output_path=row["output_path"], exit_value=row["exit_value"], error=row["error"],
-            error_trace=row["error_trace"])
+            error_trace=row["error_trace"], task_type=row["task_type"])
 
     def task_runs(self, run_id: int) -> list[TaskRunRecord]:
         """Every task run of a run (all attempts, all repairs), oldest first."""

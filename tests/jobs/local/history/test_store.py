@@ -505,3 +505,51 @@ def test_threads_share_one_history(hist, job):
     assert not errors
     assert len(hist.get_run(r).tasks) == 20
     assert hist.task_values(r) == {f"t{i}": {"i": i} for i in range(4)}
+
+
+# --------------------------------------------------------------------------- task types
+
+
+def test_each_task_run_renders_as_its_own_task_type(hist, job):
+    r = hist.create_run(job, "j")
+    py = hist.create_task_run(r, "count", notebook_path="/x/check.py", task_type="spark_python_task",
+                              task_settings={"python_file": "check.py", "parameters": ["--n", "3"]})
+    hist.update_task_run(py, life_cycle_state="TERMINATED", result_state="SUCCESS")
+    gate = hist.create_task_run(r, "gate", task_type="condition_task",
+                                task_settings={"op": "EQUAL_TO", "left": "{{job.parameters.env}}", "right": "dev"})
+    hist.update_task_run(gate, life_cycle_state="TERMINATED", result_state="SUCCESS", exit_value="true")
+    nb = run_task(hist, r, "bronze")
+    tasks = {t["task_key"]: t for t in roundtrip(hist.get_run(r))["tasks"]}
+    assert tasks["count"]["spark_python_task"] == {"python_file": "/x/check.py", "parameters": ["--n", "3"]}
+    assert "notebook_task" not in tasks["count"]
+    assert tasks["gate"]["condition_task"] == {"op": "EQUAL_TO", "left": "{{job.parameters.env}}",
+                                               "right": "dev", "outcome": "true"}
+    assert "notebook_task" not in tasks["gate"]
+    assert tasks["bronze"]["notebook_task"]["notebook_path"] == "/nb/bronze.ipynb"
+    assert hist.task_run(py).task_type == "spark_python_task"
+    assert hist.get_output(py).notebook_output is None           # only notebook tasks have one
+    assert hist.get_output(nb).notebook_output is not None
+
+
+def test_a_version_2_file_gains_task_types_and_keeps_its_old_rows(tmp_path):
+    from course.jobs.local.history.schema import MIGRATIONS
+
+    db = tmp_path / "h.db"
+    conn = sqlite3.connect(db)
+    for version in (1, 2):  # a file written by the kit before schema 3
+        conn.executescript(MIGRATIONS[version])
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with History(db) as h:
+        j = h.ensure_job("j", SETTINGS)
+        r = h.create_run(j, "j")
+        old = h.create_task_run(r, "bronze", notebook_path="/nb/bronze.ipynb")  # no type: as before
+        new = h.create_task_run(r, "count", notebook_path="/x/c.py", task_type="spark_python_task",
+                                task_settings={"python_file": "c.py"})
+        tasks = {t.run_id: t for t in h.get_run(r).tasks}
+        assert tasks[old].notebook_task.notebook_path == "/nb/bronze.ipynb"
+        assert tasks[new].notebook_task is None and tasks[new].spark_python_task.python_file == "/x/c.py"
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    conn.close()
