@@ -1,0 +1,266 @@
+"""The engine under faults: a runner SIGKILLed at every point of a run, a kernel that dies
+mid-cell, a task flooding its output, an endless loop under a timeout, notification servers
+that hang, two runners racing for one slot. After each: the history is consistent, the run is
+closed as Databricks closes it, it can be repaired, and no kernel or JVM is left.
+
+(A job cluster killed mid-task: tests/test_runner_interrupts.py::test_a_job_cluster_that_dies_….)
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from runner_fixtures import (alive, attempts, finish, job_args, kernels_of, no_processes_left, output_notebook,
+                             repair_job, run_job, run_state, start_runner, started_marker, wait_for)
+from course.jobs.local.history import History
+from course.platform import paths
+
+pytestmark = pytest.mark.slow
+
+ORPHANED = "exited before the run finished"
+
+
+def assert_consistent(run_id: int) -> object:
+    """The history file is sound and the run's rows agree with each other; returns the run."""
+    with sqlite3.connect(paths.history_db()) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    run = History().get_run(run_id)
+    life, result = run_state(run)
+    for task in run.tasks or []:
+        task_life = task.state.life_cycle_state.value
+        if life in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED"):   # a closed run has no open task run
+            assert task_life in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED"), (task.task_key, task_life)
+            assert task.state.result_state is not None, task.task_key
+        if task.state.result_state is not None:
+            assert task.end_time and task.end_time >= (task.start_time or 0), task.task_key
+    return run
+
+
+def closed_as_orphan(history: History, run_id: int) -> object:
+    """The next runner start closes a run whose runner died: INTERNAL_ERROR, repairable."""
+    closed = history.close_orphans()
+    run = assert_consistent(run_id)
+    if run_state(run)[0] == "TERMINATED":       # killed after it was closed: nothing to do
+        assert run_id not in closed
+        return run
+    assert run_id in closed
+    assert run_state(run) == ("INTERNAL_ERROR", "FAILED")
+    assert ORPHANED in run.state.state_message
+    for task in run.tasks or []:
+        assert task.state.result_state is not None
+    return run
+
+
+def kill(proc) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    finish(proc, timeout=10)
+
+
+def task_state_now(key: str) -> str | None:
+    runs = History().list_runs()
+    if not runs:
+        return None
+    latest = attempts(History().get_run(runs[0].run_id)).get(key)
+    return latest[-1].state.result_state.value if latest and latest[-1].state.result_state else None
+
+
+# Where the runner is killed: (what to wait for, tasks that must be kept by the repair).
+KILL_POINTS = {
+    "before_any_task": (lambda: History().list_runs(), set()),
+    "during_one": (lambda: started_marker("one"), set()),
+    "after_one": (lambda: task_state_now("one") == "SUCCESS", {"one"}),
+    "during_two": (lambda: started_marker("two"), {"one"}),
+    "after_three": (lambda: task_state_now("three") == "SUCCESS", {"one", "two", "three"}),
+}
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_sigkill_at_any_point_leaves_a_consistent_repairable_run(point, day7_home):
+    wait, kept = KILL_POINTS[point]
+    seconds = "30" if point.startswith("during") else "0"
+    proc = start_runner(["run", *job_args("chain"), "--param", f"seconds={seconds}"])
+    wait_for(wait, timeout=90, interval=0.01, what=point)
+    kill(proc)
+    no_processes_left(day7_home, timeout=30)
+
+    history = History()
+    [row] = history.list_runs()
+    run = closed_as_orphan(history, row.run_id)
+    if run_state(run) == ("TERMINATED", "SUCCESS"):   # after_three: the run closed before the kill
+        return
+    finished = {k for k, v in attempts(run).items() if v[-1].state.result_state.value == "SUCCESS"}
+    assert kept <= finished
+
+    repaired = repair_job("chain", run.run_id, overrides={"seconds": "0"}, history=history)
+    assert run_state(repaired.run) == ("TERMINATED", "SUCCESS")
+    rerun = {t.task_key for t in repaired.run.tasks if t.run_id in repaired.run.repair_history[-1].task_run_ids}
+    assert rerun == {"one", "two", "three"} - finished          # nothing finished is run again
+    assert_consistent(run.run_id)
+    no_processes_left(day7_home, timeout=20)
+
+
+def test_sigkill_during_a_repair_closes_the_repair_and_the_run_repairs_again(day7_home):
+    first = run_job("chain", variables={"sleep_seconds": "0"}, overrides={"seconds": "0"})
+    assert run_state(first.run) == ("TERMINATED", "SUCCESS")
+    run_id = first.run_id
+    proc = start_runner(["repair", str(run_id), *job_args("chain"), "--task", "two", "--param", "seconds=30"])
+    wait_for(lambda: len(sorted(paths.runs_dir().glob(f"{run_id}/two/*/started"))) >= 1,
+             timeout=90, what="the repaired task to start")
+    kill(proc)
+    no_processes_left(day7_home, timeout=30)
+
+    history = History()
+    run = closed_as_orphan(history, run_id)
+    assert attempts(run)["one"][-1].state.result_state.value == "SUCCESS"
+    assert attempts(run)["two"][-1].state.life_cycle_state.value == "INTERNAL_ERROR"
+    repaired = repair_job("chain", run_id, overrides={"seconds": "0"}, history=history)
+    assert run_state(repaired.run) == ("TERMINATED", "SUCCESS")
+    assert len(repaired.run.repair_history) == 3                 # the run, the killed repair, this one
+    assert_consistent(run_id)
+
+
+def _queued() -> list[int]:
+    return [r.run_id for r in History().list_runs(active_only=True) if r.state.life_cycle_state.value == "QUEUED"]
+
+
+def test_sigkill_during_a_queued_wait_frees_the_queue(day7_home):
+    active = start_runner(["run", *job_args("sleepy_queued"), "--param", "seconds=30"])
+    try:
+        wait_for(lambda: started_marker("sleeper"), timeout=60, what="the first run to start")
+        waiting = start_runner(["run", *job_args("sleepy_queued")])
+        [queued_id] = wait_for(_queued, timeout=30, what="the second run to queue")
+        kill(waiting)
+        history = History()
+        run = closed_as_orphan(history, queued_id)
+        assert not run.tasks                                     # it never ran anything
+        # The queue is not blocked by the dead runner: a third run queues behind the active one only.
+        third = start_runner(["run", *job_args("sleepy_queued"), "--param", "seconds=0"])
+        wait_for(lambda: [q for q in _queued() if q != queued_id], timeout=30, what="the third run to queue")
+    finally:
+        os.kill(active.pid, signal.SIGTERM)
+        finish(active, timeout=30)
+    code, out, err = finish(third, timeout=60)
+    assert code == 0, err
+    no_processes_left(day7_home, timeout=20)
+
+
+def test_a_kernel_that_dies_mid_cell_fails_its_task_and_nothing_else(day7_home):
+    result = run_job("kernel_dies")
+    states = result.states
+    assert states == {"victim": "FAILED", "bystander": "SUCCESS", "after": "UPSTREAM_FAILED"}, states
+    victim = attempts(result.run)["victim"][-1]
+    assert "kernel" in victim.state.state_message.lower(), victim.state.state_message
+    assert run_state(result.run) == ("TERMINATED", "FAILED")
+    assert kernels_of(day7_home) == {}
+    assert_consistent(result.run_id)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _run_measured(argv: list[str]) -> tuple[int, str, str, float]:
+    proc = start_runner(argv)
+    peak = 0.0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, _peak_rss_mb(proc.pid))
+        except OSError:
+            break
+        time.sleep(0.1)
+    code, out, err = finish(proc)
+    return code, out, err, peak
+
+
+def test_a_task_printing_a_gigabyte_keeps_10_mb_and_the_runner_stays_small(day7_home):
+    code, out, err, baseline = _run_measured(["run", *job_args("flood"), "--param", "megabytes=1"])
+    assert code == 0, err
+    started = time.monotonic()
+    code, out, err, peak = _run_measured(["run", *job_args("flood")])
+    took = time.monotonic() - started
+    assert code == 0, err
+    history = History()
+    run = history.get_run(history.list_runs()[0].run_id)
+    assert run_state(run) == ("TERMINATED", "SUCCESS")
+    notebook = output_notebook(attempts(run)["flood"][-1])
+    size_mb = notebook.stat().st_size / 2**20
+    assert 10 <= size_mb < 12, size_mb
+    assert "output truncated" in notebook.read_text()
+    # What the runner holds is the cap, not the gigabyte: its peak RSS grows by tens of MB at most.
+    print(f"\nflood: 1 GB printed in {took:.1f} s; runner peak RSS {peak:.0f} MB "
+          f"(1 MB printed: {baseline:.0f} MB); executed notebook {size_mb:.1f} MB")
+    assert peak < baseline + 150, (peak, baseline)
+    no_processes_left(day7_home)
+
+
+def test_an_endless_loop_ends_at_its_timeout(day7_home):
+    started = time.monotonic()
+    result = run_job("endless")
+    assert time.monotonic() - started < 30
+    assert result.states == {"spin": "TIMEDOUT", "cleanup": "SUCCESS"}
+    spin = attempts(result.run)["spin"][-1]
+    pid = int((output_notebook(spin).parent / "pid").read_text()) if (output_notebook(spin).parent / "pid").exists() \
+        else int(next(paths.runs_dir().glob("*/spin/*/pid")).read_text())
+    assert not alive(pid)
+    assert run_state(result.run) == ("TERMINATED", "SUCCESS_WITH_FAILURES")
+    assert kernels_of(day7_home) == {}
+
+
+@pytest.fixture
+def black_hole():
+    """A port that accepts connections and never answers: a hung SMTP or web server."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def test_hung_smtp_and_webhook_servers_hold_the_run_at_most_the_send_limit(black_hole, monkeypatch, tmp_path):
+    from course.jobs.notify.notifier import SEND_TIMEOUT_S
+
+    monkeypatch.setenv("DAY7_SMTP", f"127.0.0.1:{black_hole}")
+    destinations = tmp_path / "hooks.yml"
+    destinations.write_text(f"ops-hook: http://127.0.0.1:{black_hole}/hook\n")
+    monkeypatch.setenv("DAY7_WEBHOOKS", str(destinations))
+    started = time.monotonic()
+    result = run_job("alerts_quick")
+    took = time.monotonic() - started
+    assert run_state(result.run) == ("TERMINATED", "SUCCESS")
+    task = attempts(result.run)["ok"][-1]
+    after_last_task = time.time() - task.end_time / 1000
+    print(f"\nhung servers: run took {took:.1f} s, {after_last_task:.1f} s after its last task")
+    # Each hung server costs one send limit, once: later messages to it are not attempted.
+    assert after_last_task < 2 * SEND_TIMEOUT_S + 2, (after_last_task, result.notes)
+    assert any("timed out" in n for n in result.notes), result.notes
+    assert len(list(paths.outbox_dir().glob("*.eml"))) == 2     # both e-mails kept in the outbox
+
+
+@pytest.mark.parametrize("job, loser", [("sleepy", ("SKIPPED", "MAXIMUM_CONCURRENT_RUNS_REACHED")),
+                                        ("sleepy_queued", ("TERMINATED", "SUCCESS"))])
+def test_two_runners_racing_for_one_slot(job, loser, day7_home):
+    procs = [start_runner(["run", *job_args(job), "--param", "seconds=2"]) for _ in range(2)]
+    results = [finish(p, timeout=90) for p in procs]
+    history = History()
+    runs = [history.get_run(r.run_id) for r in history.list_runs()]
+    assert len(runs) == 2
+    if job == "sleepy_queued":   # both ran, one after the other: the second waited in the queue
+        first, second = sorted(runs, key=lambda r: min(t.start_time for t in r.tasks))
+        assert run_state(first) == run_state(second) == ("TERMINATED", "SUCCESS")
+        assert min(t.start_time for t in second.tasks) >= first.end_time
+    else:                        # one ran, the other was skipped without running anything
+        assert sorted(run_state(r) for r in runs) == sorted([("TERMINATED", "SUCCESS"), loser])
+        assert not [r for r in runs if run_state(r) == loser][0].tasks
+    assert sorted(code for code, _, _ in results) == ([0, 0] if job == "sleepy_queued" else [0, 1])
+    no_processes_left(day7_home)
