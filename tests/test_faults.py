@@ -267,3 +267,82 @@ def test_two_runners_racing_for_one_slot(job, loser, day7_home):
         assert not [r for r in runs if run_state(r) == loser][0].tasks
     assert sorted(code for code, _, _ in results) == ([0, 0] if job == "sleepy_queued" else [0, 1])
     no_processes_left(day7_home)
+
+
+# ---------------------------------------------------------------- the state folder's file system
+
+@pytest.fixture
+def small_disk(tmp_path, monkeypatch):
+    """DAY7_HOME on a 32 MB tmpfs of its own (mounting needs root and a kernel that allows it)."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip() or 'mount failed'}): "
+                    "the disk-full test needs root and mount permission")
+    monkeypatch.setenv("DAY7_HOME", str(mount))
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the file system under `folder` to the last byte."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for chunk in (65536, 1):            # big blocks, then the last few bytes
+            try:
+                while os.write(fd, b"\0" * chunk):
+                    pass
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_state_folder_is_a_clear_error_and_the_history_stays_sound(small_disk):
+    code, out, err = finish(start_runner(["run", *job_args("chain"), "--param", "seconds=0"]), timeout=120)
+    assert code == 0, err
+    filler = fill(small_disk)
+
+    code, out, err = finish(start_runner(["run", *job_args("chain"), "--param", "seconds=0"]), timeout=120)
+    assert code != 0
+    assert "Traceback" not in err, err
+    assert "no space left" in err.lower() or "disk is full" in err.lower() or "No space" in err, err
+    no_processes_left(small_disk, timeout=20)
+
+    filler.unlink()
+    history = History()
+    history.close_orphans()
+    for row in history.list_runs():
+        run = assert_consistent(row.run_id)
+        assert run_state(run)[0] in ("TERMINATED", "INTERNAL_ERROR"), run_state(run)
+    code, out, err = finish(start_runner(["run", *job_args("chain"), "--param", "seconds=0"]), timeout=120)
+    assert code == 0, err                                        # room again: runs as before
+
+
+# ---------------------------------------------------------------- a damaged history file
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_corrupt_history_is_a_clear_error_naming_the_file(damage, day7_home):
+    from runner_fixtures import cli
+
+    db = paths.history_db()
+    if damage == "garbage":
+        db.write_bytes(b"this is not a database, it is a text file" * 100)
+    else:                                   # a real history whose pages were cut off
+        run_job("chain", overrides={"seconds": "0"}).history.close()
+        for extra in ("-wal", "-shm"):
+            Path(f"{db}{extra}").unlink(missing_ok=True)
+        db.write_bytes(db.read_bytes()[:6000] + b"\xff" * 3000)
+    for argv in (["runs"], ["run", *job_args("chain")], ["repair", "1", *job_args("chain")]):
+        code, out, err = cli(argv)
+        assert code == 2, (argv, code, err)
+        assert str(db) in err and "move it aside" in err, err
+        assert "Traceback" not in err
