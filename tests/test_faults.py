@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from test_notify import black_hole  # noqa: F401  (fixture: a server that never answers)
 from runner_fixtures import (alive, attempts, finish, job_args, kernels_of, no_processes_left, output_notebook,
                              repair_job, run_job, run_state, start_runner, started_marker, wait_for)
 from course.jobs.local.history import History
@@ -216,18 +216,6 @@ def test_an_endless_loop_ends_at_its_timeout(day7_home):
     assert not alive(pid)
     assert run_state(result.run) == ("TERMINATED", "SUCCESS_WITH_FAILURES")
     assert kernels_of(day7_home) == {}
-
-
-@pytest.fixture
-def black_hole():
-    """A port that accepts connections and never answers: a hung SMTP or web server."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 def test_hung_smtp_and_webhook_servers_hold_the_run_at_most_the_send_limit(black_hole, monkeypatch, tmp_path):
