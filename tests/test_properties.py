@@ -9,6 +9,7 @@ outcomes, and random mutations of valid job files, which must be refused cleanly
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -196,7 +197,7 @@ def _bundle_tree():
 
 
 # No shrinking: a failing example is printed as drawn (shrinking a whole bundle takes minutes).
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
+@settings(max_examples=int(os.environ.get("DAY7_PROPERTY_EXAMPLES", "40")), deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.generate])
 @given(data=st.data())
 def test_a_mutated_bundle_is_refused_with_the_file_named(data, tmp_path_factory):
@@ -206,7 +207,7 @@ def test_a_mutated_bundle_is_refused_with_the_file_named(data, tmp_path_factory)
 
 
 # No shrinking: a failing example is printed as drawn (shrinking a whole bundle takes minutes).
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
+@settings(max_examples=int(os.environ.get("DAY7_PROPERTY_EXAMPLES", "40")), deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.generate])
 @given(data=st.data())
 def test_a_mutated_jobs_json_is_refused_with_the_file_named(data, tmp_path_factory):
