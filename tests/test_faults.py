@@ -198,7 +198,7 @@ def test_a_task_printing_a_gigabyte_keeps_10_mb_and_the_runner_stays_small(day7_
     assert 10 <= size_mb < 12, size_mb
     assert "output truncated" in notebook.read_text()
     # The runner never holds the gigabyte: what grows is ZeroMQ's receive queue of 1 MB messages
-    # while the kernel prints faster than they are read (measured: +~500 MB at the peak).
+    # while the kernel prints faster than they are read (measured: +40 to +510 MB at the peak, by load).
     print(f"\nflood: 1 GB printed in {took:.1f} s; runner peak RSS {peak:.0f} MB "
           f"(1 MB printed: {baseline:.0f} MB); executed notebook {size_mb:.1f} MB")
     assert peak < 1024, (peak, baseline)
