@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -78,3 +79,18 @@ def _main(argv: list[str] | None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except sqlite3.DatabaseError as exc:  # the history file, not the request, is the problem
+        print(f"error: {history_problem(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def history_problem(exc: sqlite3.DatabaseError) -> str:
+    """One paragraph for a history file SQLite refuses: which file, what is wrong, what to do."""
+    from course.platform import paths
+
+    db = paths.history_db()
+    if "full" in str(exc).lower():
+        return (f"no space left for the run history {db} ({exc}): free some disk space under "
+                f"{db.parent} and run again; SQLite rolled the unfinished change back")
+    return (f"the run history {db} is damaged ({exc}); move it aside to start a new one "
+            f"(mv {db} {db}.broken) — the runs it held are then no longer listed")

@@ -58,6 +58,7 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._timers: dict[Any, threading.Timer] = {}
         self._warned: set[Any] = set()
+        self._hung: set[str] = set()   # servers that timed out: not tried again in this run
         self._lock = threading.Lock()
         for text in ignored_health_rules(settings):
             self._note(text)
@@ -193,10 +194,10 @@ class Notifier:
         while (msg := self._queue.get()) is not None:
             if msg.emails:
                 self._deliver(msg, f"email {msg.event}", deliver_email,
-                              msg, self.smtp, self.run_dir, self.send_timeout)
+                              msg, self.smtp, self.run_dir, self.send_timeout, self._hung)
             for dest in msg.hooks:
                 self._deliver(msg, f"webhook {msg.event} to destination {dest}", deliver_webhook,
-                              msg, dest, self.webhooks, self.hooks_file, self.send_timeout)
+                              msg, dest, self.webhooks, self.hooks_file, self.send_timeout, self._hung)
 
     def _deliver(self, msg: Message, what: str, fn, *args) -> None:
         try:

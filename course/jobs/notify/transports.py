@@ -11,6 +11,7 @@ import smtplib
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,33 +24,53 @@ from course.platform import paths
 __all__ = ["deliver_email", "deliver_webhook", "send_smtp", "save_eml", "post_json", "reason"]
 
 
-def deliver_email(msg: Message, smtp: SmtpConfig | None, run_dir: Path | None, timeout: float) -> str:
-    """Send the e-mail (or, without a server or when sending fails, save it to the outbox)."""
+def deliver_email(msg: Message, smtp: SmtpConfig | None, run_dir: Path | None, timeout: float,
+                  hung: set[str] | None = None) -> str:
+    """Send the e-mail (or, without a server or when sending fails, save it to the outbox).
+    `hung`: servers that timed out before; they are not tried again (a timeout is added)."""
     what = f"email {msg.event}"
     to = ", ".join(msg.emails)
     email = build_email(msg, run_dir, smtp.sender if smtp else DEFAULT_FROM)
     if smtp is None:
         saved = save_eml(email, msg)
         return f"{what} to {to} saved to {saved} (no SMTP server: set DAY7_SMTP=host:port)"
+    hung = set() if hung is None else hung
+    if f"smtp {smtp}" in hung:
+        saved = save_eml(email, msg)
+        return f"{what} to {to} not sent (SMTP {smtp} timed out before); saved to {saved}"
     try:
         send_smtp(smtp, email, timeout)
     except Exception as exc:  # refused, timed out, TLS, auth, rejected recipients...
+        _remember_timeout(exc, f"smtp {smtp}", hung)
         saved = save_eml(email, msg)
         return f"{what} to {to} failed (SMTP {smtp}: {reason(exc)}); saved to {saved}"
     return f"{what} sent to {to}"
 
 
+def _remember_timeout(exc: BaseException, server: str, hung: set[str]) -> None:
+    # A server that hung once is likely hung for the rest of the run: each further message
+    # would hold the run's end for another send timeout.
+    if reason(exc) == "timed out":
+        hung.add(server)
+
+
 def deliver_webhook(msg: Message, dest: str, webhooks: dict[str, str], hooks_file: str | None,
-                    timeout: float) -> str:
-    """POST the webhook payload to the URL destination `dest` maps to in `webhooks`."""
+                    timeout: float, hung: set[str] | None = None) -> str:
+    """POST the webhook payload to the URL destination `dest` maps to in `webhooks`
+    (not to a server in `hung`, which timed out before)."""
     what = f"webhook {msg.event} to destination {dest}"
     url = webhooks.get(dest)
     if url is None:
         where = f"not in {hooks_file}" if hooks_file else "DAY7_WEBHOOKS is not set"
         return f"{what} not sent: unknown destination id ({where})"
+    hung = set() if hung is None else hung
+    server = urllib.parse.urlsplit(url).netloc
+    if f"http {server}" in hung:
+        return f"{what} ({url}) not sent: {server} timed out before"
     try:
         status = post_json(url, webhook_payload(msg), timeout)
     except Exception as exc:  # refused, timed out, HTTP error status, bad URL...
+        _remember_timeout(exc, f"http {server}", hung)
         return f"{what} ({url}) failed: {reason(exc)}"
     return f"{what} ({url}) sent: HTTP {status}"
 

@@ -116,7 +116,9 @@ def _rebase_paths(doc: dict, file: Path, root: Path) -> None:
 def _record_origins(bundle: Bundle, doc: dict, file: Path) -> None:
     """Remember the file that declares each job and task, for errors that name it."""
     def walk(jobs_map, declare: bool):
-        for key, job in (jobs_map or {}).items():
+        if not isinstance(jobs_map, dict):  # a wrong shape is reported by validation, with its path
+            return
+        for key, job in jobs_map.items():
             if declare:
                 if key in bundle.job_files:
                     raise JobSpecError(file, f"resources.jobs.{key}",
@@ -124,12 +126,14 @@ def _record_origins(bundle: Bundle, doc: dict, file: Path) -> None:
                 bundle.job_files[key] = file
             bundle.job_files.setdefault(key, file)
             for t in (job or {}).get("tasks") or [] if isinstance(job, dict) else ():
-                if isinstance(t, dict) and "task_key" in t:
+                if isinstance(t, dict) and isinstance(t.get("task_key"), str):
                     bundle.task_files.setdefault((key, t["task_key"]), file)
-    walk(((doc.get("resources") or {}).get("jobs")), declare=True)
+    resources = doc.get("resources")
+    walk(resources.get("jobs") if isinstance(resources, dict) else None, declare=True)
     for tgt in (doc.get("targets") or {}).values():
         if isinstance(tgt, dict):
-            walk(((tgt.get("resources") or {}).get("jobs")), declare=False)
+            found = tgt.get("resources")
+            walk(found.get("jobs") if isinstance(found, dict) else None, declare=False)
 
 
 def _check_keys(doc: dict, file: Path) -> None:

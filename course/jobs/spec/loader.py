@@ -106,7 +106,9 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
     subst = Substitution(path, values, builtins, declared)
 
     prefix = f"resources.jobs.{key}"
-    file_of = lambda task_key: bundle.task_files.get((key, task_key), job_file)  # noqa: E731
+    # A task_key of the wrong type (a list, a mapping) is reported by validation, naming the file.
+    file_of = lambda task_key: bundle.task_files.get((key, task_key), job_file) \
+        if isinstance(task_key, str) else job_file  # noqa: E731
     job = copy.deepcopy(jobs_map[key])
     tasks = job.pop("tasks", None)
     job = subst.apply(job, job_file, prefix)

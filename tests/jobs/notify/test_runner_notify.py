@@ -6,7 +6,7 @@ import email.policy
 
 import pytest
 from runner_fixtures import run_job, run_state
-from test_notify import hooks, smtp  # noqa: F401  (fixtures: real servers)
+from notify_fixtures import hooks, smtp  # noqa: F401  (fixtures: real servers)
 
 from course.platform import paths
 

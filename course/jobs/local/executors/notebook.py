@@ -64,6 +64,7 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from course.jobs.local.executors.cellcap import ENGINE
     from course.runtime import sourcenb
     from course.runtime.scraps import read_task_outputs
 
@@ -88,7 +89,7 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
         try:
             papermill.execute_notebook(
                 source, str(output), parameters={"day7_task": context},
-                km=kernel.manager, kernel_name=kernel.manager.kernel_name, language="python",
+                km=kernel.manager, kernel_name=kernel.manager.kernel_name, language="python", engine_name=ENGINE,
                 progress_bar=False, log_output=False, request_save_on_cell_execute=True)
         except PapermillExecutionError as exc:
             if attempt.stopped_as:
