@@ -177,10 +177,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runner and lower bound runs, interleaved; medians are reported (default 3)")
     parser.add_argument("--skip-papermill", action="store_true", help="skip the slow plain-papermill loop")
+    parser.add_argument("--trivial-only", action="store_true",
+                        help="only the chain of three trivial notebooks (the runner's own overhead)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="day7-bench-runner-"))
     base_env = dict(os.environ, DAY7_QUIET_STORAGE="1")
     base_env.pop("SPARK_REMOTE", None)
+    if args.trivial_only:
+        cli, api = trivial_chain(workdir, dict(base_env, DAY7_HOME=str(workdir / "home-trivial")))
+        print(f"three trivial notebooks, a -> b -> c\n  python runner.py (process start to exit)  {cli:7.2f}s\n"
+              f"  LocalRunner.run() in a warm process       {api:7.2f}s")
+        return
 
     from course.teaching.data import generate
     from course.jobs.local.compute.classcache import cache_root
