@@ -7,11 +7,13 @@ import email.policy
 import json
 import socket
 import threading
-import time
+
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from course.jobs.notify import SmtpConfig
 
 
 def free_port() -> int:
