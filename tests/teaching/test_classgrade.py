@@ -192,7 +192,7 @@ def check_class_report(out: Path, timeout: float) -> None:
         ["ada", "01_bronze.ipynb", "1", "1", "passed"],
         ["ada", "02_silver.ipynb", "1", "1", "passed"],
         ["ada", "03_gold.ipynb", "2", "2", "passed"],
-        ["ada", "practical", "4", "4", "passed"],
+        ["ada", "practical", "5", "5", "passed"],
         ["bob", "01_bronze.ipynb", "0", "1", "timeout"],
         ["bob", "02_silver.ipynb", "0", "0", "missing"],
         ["bob", "03_gold.ipynb", "0", "0", "missing"],
@@ -200,7 +200,7 @@ def check_class_report(out: Path, timeout: float) -> None:
         ["cal", "01_bronze.ipynb", "1", "1", "passed"],
         ["cal", "02_silver.ipynb", "1", "1", "passed"],
         ["cal", "03_gold.ipynb", "1", "2", "failed"],
-        ["cal", "practical", "2", "4", "failed"],
+        ["cal", "practical", "3", "5", "failed"],
         ["dee", "01_bronze.ipynb", "0", "1", "error"],
         ["dee", "02_silver.ipynb", "0", "0", "missing"],
         ["dee", "03_gold.ipynb", "0", "0", "missing"],
@@ -221,7 +221,7 @@ def check_class_report(out: Path, timeout: float) -> None:
     html = sections((out / "report.html").read_text(encoding="utf-8"))
     assert [h.get_text().rsplit(",", 1)[0] for h in html["ada"].find_all("h3")] == [
         "01_bronze.ipynb: passed, 1 of 1 checks", "02_silver.ipynb: passed, 1 of 1 checks",
-        "03_gold.ipynb: passed, 2 of 2 checks", "practical: passed, 4 of 4 checks"]
+        "03_gold.ipynb: passed, 2 of 2 checks", "practical: passed, 5 of 5 checks"]
     assert html["ada"].find("table") is None  # nothing failed
 
     assert html["bob"].find("p").get_text() == f"stopped after {timeout:g} s, in code cell 5 (while True:)"
