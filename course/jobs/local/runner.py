@@ -38,7 +38,8 @@ class LocalRunner:
         self.ex = Execution(self.settings, self.history, self.options)
         self._notifier = None       # notify.Notifier, made per run or repair
         self._notifications = None  # its NotificationListener
-        self.ex.bus.subscribe(HistoryRecorder(self.history))  # first: the others read what it wrote
+        self.ex.recorder = HistoryRecorder(self.history)  # for-each iterations are only recorded
+        self.ex.bus.subscribe(self.ex.recorder)  # first: the others read what it wrote
         if self.options.on_update:
             self.ex.bus.subscribe(ProgressListener(self.options.on_update, self.history))
         self.ex.bus.subscribe(lambda event: self._notifications(event))

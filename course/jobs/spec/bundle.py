@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import glob
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ __all__ = ["Bundle", "MODES", "JOB_BUNDLE_ONLY_KEYS", "load_bundle", "select_tar
 
 BUNDLE_KEYS = {"bundle", "include", "variables", "workspace", "targets", "environments",
                "resources", "artifacts", "sync", "permissions", "run_as", "presets",
-               "experimental", "scripts", "python", "git"}
+               "experimental", "scripts", "git"}
 TARGET_KEYS = {"default", "mode", "bundle", "workspace", "variables", "resources", "artifacts",
                "sync", "permissions", "run_as", "presets", "git", "cluster_id", "compute_id"}
 JOB_BUNDLE_ONLY_KEYS = {"permissions"}  # bundle resource fields that are not JobSettings
@@ -91,6 +92,7 @@ class Bundle:
     tree: dict                                   # merged top level (targets not applied)
     job_files: dict[str, Path] = field(default_factory=dict)
     task_files: dict[tuple[str, str], Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _rebase_paths(doc: dict, file: Path, root: Path) -> None:
@@ -104,8 +106,11 @@ def _rebase_paths(doc: dict, file: Path, root: Path) -> None:
     for jobs_map in jobs_maps:
         for job in jobs_map.values() if isinstance(jobs_map, dict) else ():
             for task in (job or {}).get("tasks") or [] if isinstance(job, dict) else ():
-                for kind, attr in (("notebook_task", "notebook_path"), ("spark_python_task", "python_file")):
+                for kind, attr in (("notebook_task", "notebook_path"), ("spark_python_task", "python_file"),
+                                   ("sql_task", "file")):
                     spec = task.get(kind) if isinstance(task, dict) else None
+                    if kind == "sql_task" and isinstance(spec, dict):
+                        spec, attr = spec.get("file"), "path"
                     p = spec.get(attr) if isinstance(spec, dict) else None
                     if (isinstance(p, str) and p and not p.startswith(("/", "${"))
                             and str(spec.get("source", "")).upper() != "GIT"):
@@ -136,11 +141,25 @@ def _record_origins(bundle: Bundle, doc: dict, file: Path) -> None:
             walk(found.get("jobs") if isinstance(found, dict) else None, declare=False)
 
 
+def _unknown_keys(doc: dict, file: Path) -> list[str]:
+    """Unknown top-level keys are dropped, as the CLI drops them: they usually hold YAML
+    anchors (`x-common: &common …`). Like the CLI, warn about one that holds no anchor."""
+    if "python" in doc:
+        raise JobSpecError(file, "python", "resources defined in Python (the databricks-bundles package) are "
+                                           "not supported locally: define the jobs in YAML")
+    text = file.read_text(encoding="utf-8") if file.is_file() else ""
+    warnings = []
+    for k in [k for k in doc if k not in BUNDLE_KEYS]:
+        anchored = re.search(rf"^{re.escape(str(k))}\s*:\s*&|^{re.escape(str(k))}\s*:\s*(#.*)?\n(\s+(-\s*)?[^\s:#]+\s*:\s*)?&",
+                             text, re.M)
+        if not anchored:
+            warnings.append(f"Warning: unknown field: {k} in {display(file)}{suggest(str(k), BUNDLE_KEYS)}")
+        del doc[k]
+    return warnings
+
+
 def _check_keys(doc: dict, file: Path) -> None:
-    """The top-level shape of one bundle file."""
-    for k in doc:
-        if k not in BUNDLE_KEYS:
-            raise JobSpecError(file, str(k), f"unknown top-level key '{k}'{suggest(k, BUNDLE_KEYS)}")
+    """The top-level shape of one bundle file (unknown keys already dropped)."""
     for name in ("resources", "targets", "variables", "workspace", "bundle"):
         if doc.get(name) is not None and not isinstance(doc[name], dict):
             raise JobSpecError(file, name, "expected a mapping")
@@ -179,6 +198,7 @@ def load_bundle(path: Path, data: dict) -> Bundle:
             docs.append((mp, doc))
     bundle = Bundle(path=path, root=root, tree={})
     for file, doc in docs:
+        bundle.warnings += _unknown_keys(doc, file)
         _check_keys(doc, file)
         _rebase_paths(doc, file, root)
         _record_origins(bundle, doc, file)

@@ -21,7 +21,7 @@ from course.jobs.model.cron import validate_quartz_cron
 from course.jobs.model.params import ParamError, validate_param_name
 from course.jobs.spec.errors import JobSpecError, join, names, suggest
 
-__all__ = ["clean", "check_settings", "build"]
+__all__ = ["clean", "check_settings", "check_runnable", "build"]
 
 
 # ---------------------------------------------------------------- dataclass walk
@@ -220,6 +220,17 @@ def _check_trigger(s, prefix: str, file: Path) -> None:
                 raise JobSpecError(file, join(prefix, f".trigger.{kind}.{name}"),
                                    f"must be at least {TRIGGER_MINIMUM_SECONDS} seconds (as on Databricks), "
                                    f"got {v}; leave it out to fire as soon as a change is seen")
+
+
+def check_runnable(s, prefix: str, file_of) -> None:
+    """For a local run: a task type without an executor (spark_jar_task, dbt_task, …) is
+    refused now, naming the task and the type, before any cluster starts."""
+    from course.jobs.local.executors import refusal
+
+    for i, t in enumerate(s.tasks or []):
+        why = refusal(t)
+        if why:
+            raise JobSpecError(file_of(t.task_key), join(prefix, f".tasks[{i}]"), why)
 
 
 def build(job: dict, prefix: str, file_of, default_file: Path):

@@ -37,6 +37,8 @@ class Compute:
 
     def cluster_key(self, task) -> str | None:
         """Which local job cluster a task runs on (None: none; Spark then starts in the kernel)."""
+        if task.for_each_task is not None and task.for_each_task.task is not None:
+            task = task.for_each_task.task  # its iterations run on the nested task's compute
         if task.job_cluster_key:
             return task.job_cluster_key
         if task.new_cluster is not None:
@@ -44,8 +46,12 @@ class Compute:
         return None
 
     def _cluster_spec(self, key: str):
-        if key.startswith("task:"):
-            return self.by_key[key[5:]].new_cluster
+        if key.startswith("task:"):  # a task's own new_cluster (or a for-each's nested task's)
+            for task in self.by_key.values():
+                for t in (task, task.for_each_task.task if task.for_each_task is not None else None):
+                    if t is not None and t.task_key == key[5:] and t.new_cluster is not None:
+                        return t.new_cluster
+            return None
         for jc in self.settings.job_clusters or []:
             if jc.job_cluster_key == key:
                 return jc.new_cluster
