@@ -106,24 +106,25 @@ class Substitution:
         if key not in defined:
             raise JobSpecError(file, where, f"${{{ref}}}: no {kind} '{key}' in this bundle's resources "
                                             f"({kind}: {names(list(defined))})")
-        spec = self.apply(defined[key] or {}, file, f"resources.{kind}.{key}")
-        value: Any = spec
+        raw = defined[key] or {}
+        field_of = lambda name: self.apply(raw.get(name), file, f"resources.{kind}.{key}.{name}")  # noqa: E731
+        if field == ["id"] and "id" not in raw:  # only the fields it needs: a job may name its own id
+            if kind == "jobs":
+                if self.job_id is None:
+                    return None  # not running here (deploy): the CLI resolves it
+                return self.job_id(key, field_of("name") or key)
+            if kind == "schemas":
+                return f"{field_of('catalog_name') or 'workspace'}.{field_of('name') or key}"
+            if kind == "volumes":
+                return f"{field_of('catalog_name')}.{field_of('schema_name')}.{field_of('name') or key}"
+            return key
+        value: Any = raw
         for name in field:
-            if isinstance(value, dict) and name in value:
-                value = value[name]
-                continue
-            if value is spec and name == "id" and len(field) == 1:
-                if kind == "jobs":
-                    if self.job_id is None:
-                        return None  # not running here (deploy): the CLI resolves it
-                    return self.job_id(key, spec.get("name") or key)
-                if kind == "schemas":
-                    return f"{spec.get('catalog_name', 'workspace')}.{spec.get('name', key)}"
-                if kind == "volumes":
-                    return f"{spec.get('catalog_name')}.{spec.get('schema_name')}.{spec.get('name', key)}"
-                return key
-            raise JobSpecError(file, where, f"${{{ref}}}: {kind} '{key}' has no field '{name}' locally "
-                                            "(a field it does not define, or one only a workspace knows)")
+            if not isinstance(value, dict) or name not in value:
+                raise JobSpecError(file, where, f"${{{ref}}}: {kind} '{key}' has no field '{name}' locally "
+                                                "(a field it does not define, or one only a workspace knows)")
+            value = value[name]
+        value = self.apply(value, file, f"resources.{kind}.{key}.{'.'.join(field)}")
         return value
 
     def apply(self, obj: Any, file: Path, where: str) -> Any:

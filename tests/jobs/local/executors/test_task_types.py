@@ -1,0 +1,162 @@
+"""sql_task, for_each_task and run_job_task end to end through the real runner, and the
+load-time refusals and ${resources.…} references (bundle: ./bundle/databricks.yml)."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runner_fixtures import attempts, cli, value
+
+BUNDLE = Path(__file__).parent / "bundle" / "databricks.yml"
+
+
+def run_job(job_key: str, **options):
+    from course.jobs.local.history import History
+    from course.jobs.local.runner import LocalRunner, RunOptions
+    from course.jobs.spec import load_job
+
+    history = History()
+    notes: list[str] = []
+    run_id = LocalRunner(load_job(BUNDLE, job_key=job_key), history,
+                         RunOptions(on_note=notes.append, **options)).run()
+    return history, history.get_run(run_id)
+
+
+def test_for_each_runs_every_input_with_per_iteration_retries():
+    history, run = run_job("fan_out")
+    tasks = {key: runs[-1] for key, runs in attempts(run).items()}
+    assert set(tasks) == {"list_countries", "per_country", "literal_inputs"}  # iterations are not tasks
+    assert value(tasks["literal_inputs"].state.result_state) == "SUCCESS"
+    stats = tasks["literal_inputs"].for_each_task.stats.task_run_stats
+    assert (stats.total_iterations, stats.succeeded_iterations) == (3, 3)
+    # one input fails (and its retry too): the others still run and the for-each task fails
+    parent = tasks["per_country"]
+    assert value(parent.state.result_state) == "FAILED"
+    stats = parent.for_each_task.stats.task_run_stats
+    assert (stats.total_iterations, stats.succeeded_iterations, stats.failed_iterations) == (3, 2, 1)
+    assert "1 of 3 iterations failed" in parent.state.state_message and "no rows for BAD" in parent.state.state_message
+    iterations = history.get_output(parent.run_id).metadata.iterations
+    assert sorted((i.attempt_number, value(i.state.result_state)) for i in iterations) == \
+        [(0, "FAILED"), (0, "SUCCESS"), (0, "SUCCESS"), (1, "FAILED")]
+    assert json.loads(parent.for_each_task.inputs)[0] == {"code": "NL", "rows": 3}
+    logs = sorted(Path(history.task_run(i.run_id).output_path).read_text() for i in iterations
+                  if value(i.state.result_state) == "SUCCESS")
+    # {{input.field}}, {{job.parameters.x}} and ${resources.schemas.x.name} all resolved
+    assert logs == ["country=FR rows=2 region=emea schema=sales_local\n",
+                    "country=NL rows=3 region=emea schema=sales_local\n"]
+
+
+def test_run_job_task_runs_the_other_job_and_links_its_run():
+    history, run = run_job("parent")
+    (task,) = run.tasks
+    assert value(task.state.result_state) == "SUCCESS"
+    child_id = history.get_output(task.run_id).run_job_output.run_id
+    child = history.get_run(child_id)
+    assert value(child.trigger) == "RUN_JOB_TASK" and child.run_name == "child-job"
+    assert {p.name: p.value for p in child.job_parameters}["who"] == f"parent {run.run_id}"
+    assert task.run_job_task.job_id == child.job_id  # ${resources.jobs.child.id}: the history's id
+
+
+def test_run_job_task_follows_a_failed_child(tmp_path):
+    from course.jobs.local.history import History
+    from course.jobs.local.runner import LocalRunner, RunOptions
+    from course.jobs.spec import load_job
+
+    history = History()
+    # The child fails when asked: the parent's task fails with the child's message.
+    text = BUNDLE.read_text().replace('{who: "parent {{job.run_id}}"}', '{who: x, fail: "yes"}')
+    (tmp_path / "src").symlink_to(BUNDLE.parent / "src")
+    (tmp_path / "databricks.yml").write_text(text)
+    run_id = LocalRunner(load_job(tmp_path / "databricks.yml", job_key="parent"), history, RunOptions()).run()
+    (task,) = history.get_run(run_id).tasks
+    assert value(task.state.result_state) == "FAILED"
+    assert "ended FAILED" in task.state.state_message and "asked to fail" in task.state.state_message
+
+
+def test_sql_task_runs_files_with_named_markers_on_the_cluster():
+    history, run = run_job("sql_report")
+    tasks = {t.task_key: t for t in run.tasks}
+    assert {k: value(t.state.result_state) for k, t in tasks.items()} == {"report": "SUCCESS",
+                                                                          "notebook_style": "SUCCESS"}
+    report = json.loads(Path(history.task_run(tasks["report"].run_id).output_path).read_text())
+    assert report["columns"] == ["customer", "amount", "label"]
+    assert [r[0] for r in report["rows"]] == ["c", "b"]  # :min_amount bound to "20"
+    assert report["rows"][0][2] == str(run.job_id)       # {{job.id}} resolved first
+    assert "warehouse_id abc123 is not used locally" in report["note"]
+    summary = json.loads(Path(history.task_run(tasks["notebook_style"].run_id).output_path).read_text())
+    assert summary["rows"] == [[5, 10]]  # the markdown cell skipped, the SQL cells run
+
+
+def _bundle(tmp_path, body: str) -> Path:
+    path = tmp_path / "databricks.yml"
+    path.write_text("bundle: {name: t}\n" + textwrap.dedent(body))
+    (tmp_path / "nb.py").write_text("print(1)\n")
+    return path
+
+
+@pytest.mark.parametrize("task, said", [
+    ("spark_jar_task: {main_class_name: a.B}", "task 'x' is a spark_jar_task, which cannot run locally"),
+    ("dbt_task: {commands: [dbt run]}", "task 'x' is a dbt_task"),
+    ("sql_task: {warehouse_id: w, query: {query_id: q1}}", "runs a saved query (sql_task.query)"),
+    ("for_each_task: {inputs: '[1]', task: {task_key: y, spark_jar_task: {main_class_name: a.B}}}",
+     "its for_each_task runs task 'y' is a spark_jar_task"),
+])
+def test_task_types_without_an_executor_are_refused_at_load(tmp_path, task, said):
+    path = _bundle(tmp_path, f"""
+        resources:
+          jobs:
+            j:
+              tasks:
+                - task_key: x
+                  {task}
+        """)
+    code, out, err = cli(["run", "--job", str(path)])
+    assert code == 2 and said in err and "resources.jobs.j.tasks[0]" in err
+    assert not (tmp_path / "home").exists()
+
+
+def test_refusal_follows_the_executor_table(monkeypatch):
+    from course.jobs.local import executors
+    from databricks.sdk.service import jobs
+
+    task = jobs.Task(task_key="p", pipeline_task=jobs.PipelineTask(pipeline_id="x"))
+    assert "pipeline_task" in executors.refusal(task)
+    monkeypatch.setitem(executors.EXECUTORS, "pipeline_task", "pipeline")  # another branch adds it
+    assert executors.refusal(task) is None
+
+
+def test_bundles_as_written_anchor_keys_and_resource_references(tmp_path):
+    from course.jobs.spec import JobSpecError, load_job
+
+    path = _bundle(tmp_path, """
+        x-common: &common
+          max_retries: 2
+        notes:
+          owner: someone
+        resources:
+          pipelines:
+            p: {name: my pipeline}
+          jobs:
+            j:
+              tasks:
+                - task_key: a
+                  <<: *common
+                  spark_python_task:
+                    python_file: ./nb.py
+                    parameters: ["${resources.pipelines.p.id}", "${resources.pipelines.p.name}",
+                                 "${resources.jobs.j.id}"]
+        """)
+    loaded = load_job(path)
+    assert loaded.settings.tasks[0].max_retries == 2
+    params = loaded.settings.tasks[0].spark_python_task.parameters
+    assert params[:2] == ["p", "my pipeline"] and params[2].isdigit()
+    assert [w.split(" in ")[0] for w in loaded.warnings] == ["Warning: unknown field: notes"]  # the anchor: silent
+    path.write_text(path.read_text().replace("jobs.j.id", "jobs.nope.id"))
+    with pytest.raises(JobSpecError, match=r"databricks.yml: .*\$\{resources.jobs.nope.id\}: no jobs 'nope'"):
+        load_job(path)
+    path.write_text(path.read_text() + "python:\n  resources: ['resources:load_resources']\n")
+    with pytest.raises(JobSpecError, match="databricks-bundles"):
+        load_job(path)
