@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import re
 import typing
 from functools import cache
@@ -179,6 +180,8 @@ def check_settings(s, prefix: str, file_of, default_file: Path) -> None:
             except ParamError as exc:
                 raise JobSpecError(tfile(i), tpath(i) + f".notebook_task.base_parameters.{k}",
                                    str(exc)) from None
+        if t.for_each_task is not None:
+            _check_for_each(t.for_each_task, tpath(i) + ".for_each_task", tfile(i))
     _check_trigger(s, prefix, default_file)
     _refuse_backfill_refs(s.as_dict(), prefix, default_file)
     if s.schedule is not None:
@@ -204,6 +207,22 @@ def _refuse_backfill_refs(value: Any, path: str, file: Path) -> None:
     elif isinstance(value, str) and (m := _BACKFILL_REF.search(value)):
         raise JobSpecError(file, path, f"{m.group(0)}: backfill references are not supported locally "
                                        "(only a Databricks backfill run sets them; the kit runs no backfills)")
+
+
+def _check_for_each(spec, path: str, file: Path) -> None:
+    """What the Jobs API refuses in a for_each_task: `concurrency` outside 1..100, and
+    written-out `inputs` that are not a JSON array (a `{{reference}}` is checked when it runs)."""
+    if spec.concurrency is not None and not 1 <= spec.concurrency <= 100:
+        raise JobSpecError(file, path + ".concurrency", f"must be between 1 and 100, got {spec.concurrency}")
+    if "{{" in spec.inputs:
+        return
+    try:
+        items = json.loads(spec.inputs)
+    except ValueError:
+        items = None
+    if not isinstance(items, list):
+        raise JobSpecError(file, path + ".inputs", f"expected a JSON array (or a {{{{reference}}}} to one), "
+                                                   f"got {spec.inputs[:80]!r}")
 
 
 TRIGGER_MINIMUM_SECONDS = 60  # the Jobs API: "The minimum allowed value is 60 seconds"

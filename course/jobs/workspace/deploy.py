@@ -159,7 +159,12 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     root = Path(loaded.root)
     uploads: dict[Path, Upload] = {}
 
+    placed = []  # (index, task): a for-each's nested task sits at its parent's index
     for i, task in enumerate(settings.tasks or []):
+        placed.append((i, task))
+        if task.for_each_task is not None and task.for_each_task.task is not None:
+            placed.append((i, task.for_each_task.task))
+    for i, task in placed:
         rel = loaded.relative_paths.get(task.task_key)
         if rel is None:
             continue  # not a local file (git source, SQL, condition, …)
@@ -177,6 +182,10 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
             up = Upload(local, target, ImportFormat.RAW)
             task.spark_python_task.python_file = up.remote
             task.spark_python_task.source = jobs.Source.WORKSPACE
+        elif task.sql_task is not None and task.sql_task.file is not None:
+            up = Upload(local, target, ImportFormat.RAW)
+            task.sql_task.file.path = up.remote
+            task.sql_task.file.source = jobs.Source.WORKSPACE
         else:
             continue
         previous = uploads.get(local)

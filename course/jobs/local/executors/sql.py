@@ -1,6 +1,6 @@
 """sql_task: a .sql file on Spark SQL, on the run's cluster.
 
-The statements run in a process of their own (`course.runtime.sqlfile`) connected to the
+The statements run in a process of their own (`sql_process`) connected to the
 task's job cluster, like a Python file task; `parameters` (references resolved, job
 parameters laid over them as for notebooks) bind `:name` markers. `warehouse_id` names a
 SQL warehouse, which a local run does not have: noted in the output. Saved queries,
@@ -41,7 +41,7 @@ def execute(req: AttemptRequest) -> Outcome:
             "output_dir": str(out_dir), "note": note}
     env = dict(child_env(req.compute.remote_url(req.task)), DAY7_TASK=json.dumps(dict(req.context._asdict())))
     with open(log_path, "wb") as log:
-        proc = lifeline.launch(subprocess.Popen, [sys.executable, "-m", "course.runtime.sqlfile", json.dumps(spec)],
+        proc = lifeline.launch(subprocess.Popen, [sys.executable, "-m", "course.jobs.local.executors.sql_process", json.dumps(spec)],
                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                preexec_fn=lifeline.process_group_preexec())
     req.attempt.on_kill(proc.kill)

@@ -160,3 +160,90 @@ def test_bundles_as_written_anchor_keys_and_resource_references(tmp_path):
     path.write_text(path.read_text() + "python:\n  resources: ['resources:load_resources']\n")
     with pytest.raises(JobSpecError, match="databricks-bundles"):
         load_job(path)
+
+
+def test_deploy_uploads_sql_files_and_nested_task_files():
+    from course.jobs.spec import load_job
+    from course.jobs.workspace.deploy import deployed_settings
+
+    fan_out, uploads = deployed_settings(load_job(BUNDLE, job_key="fan_out", local=False), "ada@example.com")
+    nested = fan_out.tasks[1].for_each_task.task.spark_python_task.python_file
+    assert nested.startswith("/Workspace/Users/ada@example.com/") and nested.endswith("/src/country.py")
+    report, _ = deployed_settings(load_job(BUNDLE, job_key="sql_report", local=False), "ada@example.com")
+    assert report.tasks[0].sql_task.file.path.endswith("/src/report.sql")
+    assert report.tasks[0].sql_task.file.path.startswith("/Workspace/Users/ada@example.com/")
+
+
+@pytest.mark.parametrize("block, said", [
+    ("inputs: 'a, b'", "for_each_task.inputs: expected a JSON array"),
+    ("inputs: '{\"a\": 1}'", "for_each_task.inputs: expected a JSON array"),
+    ("inputs: '[1]'\n                    concurrency: 101", "for_each_task.concurrency: must be between 1 and 100"),
+])
+def test_for_each_settings_the_api_refuses_are_refused_at_load(tmp_path, block, said):
+    from course.jobs.spec import JobSpecError, load_job
+
+    path = _bundle(tmp_path, f"""
+        resources:
+          jobs:
+            j:
+              tasks:
+                - task_key: x
+                  for_each_task:
+                    {block}
+                    task: {{task_key: y, spark_python_task: {{python_file: ./nb.py}}}}
+        """)
+    with pytest.raises(JobSpecError, match=said):
+        load_job(path)
+
+
+def test_a_missing_input_field_fails_the_for_each_task_before_any_iteration(tmp_path):
+    from course.jobs.local.history import History
+    from course.jobs.local.runner import LocalRunner, RunOptions
+    from course.jobs.spec import load_job
+
+    path = _bundle(tmp_path, """
+        resources:
+          jobs:
+            j:
+              tasks:
+                - task_key: x
+                  for_each_task:
+                    inputs: '[{"a": 1}, {"b": 2}]'
+                    task: {task_key: y, spark_python_task: {python_file: ./nb.py, parameters: ["{{input.a}}"]}}
+        """)
+    history = History()
+    run = history.get_run(LocalRunner(load_job(path), history, RunOptions()).run())
+    (task,) = run.tasks
+    assert value(task.state.result_state) == "FAILED"
+    assert "{{input.a}}: the input {\"b\": 2} has no field 'a'" in task.state.state_message
+    assert task.for_each_task.stats.task_run_stats.total_iterations == 2
+    assert not history.get_output(task.run_id).metadata.iterations  # nothing ran
+
+
+def test_a_for_each_timeout_stops_its_running_iterations(tmp_path):
+    from course.jobs.local.history import History
+    from course.jobs.local.runner import LocalRunner, RunOptions
+    from course.jobs.spec import load_job
+
+    (tmp_path / "slow.py").write_text("import time\ntime.sleep(60)\n")
+    path = _bundle(tmp_path, """
+        resources:
+          jobs:
+            j:
+              tasks:
+                - task_key: x
+                  timeout_seconds: 2
+                  for_each_task:
+                    inputs: '[1, 2, 3]'
+                    concurrency: 2
+                    task: {task_key: y, spark_python_task: {python_file: ./slow.py}}
+        """)
+    history = History()
+    run = history.get_run(LocalRunner(load_job(path), history, RunOptions()).run())
+    (task,) = run.tasks
+    assert value(task.state.result_state) == "TIMEDOUT"
+    stats = task.for_each_task.stats.task_run_stats
+    assert (stats.total_iterations, stats.completed_iterations, stats.scheduled_iterations) == (3, 2, 1)
+    iterations = history.get_output(task.run_id).metadata.iterations
+    assert [value(i.state.result_state) for i in iterations] == ["CANCELED", "CANCELED"]
+    assert run.end_time - run.start_time < 20_000

@@ -1,4 +1,4 @@
-"""A sql_task's statements on Spark SQL, in their own process (`python -m course.runtime.sqlfile`).
+"""A sql_task's statements on Spark SQL, in their own process (`python -m course.jobs.local.executors.sql_process`).
 
 The job runner starts this with the task's cluster as SPARK_REMOTE: the statements (a .sql
 file, or a Databricks source-format SQL notebook's SQL cells) run in order
