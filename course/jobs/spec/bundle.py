@@ -105,7 +105,11 @@ def _rebase_paths(doc: dict, file: Path, root: Path) -> None:
             jobs_maps.append(((tgt.get("resources") or {}).get("jobs") or {}))
     for jobs_map in jobs_maps:
         for job in jobs_map.values() if isinstance(jobs_map, dict) else ():
-            for task in (job or {}).get("tasks") or [] if isinstance(job, dict) else ():
+            tasks = list((job or {}).get("tasks") or [] if isinstance(job, dict) else ())
+            tasks += [t["for_each_task"]["task"] for t in tasks  # a for-each's nested task too
+                      if isinstance(t, dict) and isinstance(t.get("for_each_task"), dict)
+                      and isinstance(t["for_each_task"].get("task"), dict)]
+            for task in tasks:
                 for kind, attr in (("notebook_task", "notebook_path"), ("spark_python_task", "python_file"),
                                    ("sql_task", "file")):
                     spec = task.get(kind) if isinstance(task, dict) else None

@@ -247,3 +247,26 @@ def test_a_for_each_timeout_stops_its_running_iterations(tmp_path):
     iterations = history.get_output(task.run_id).metadata.iterations
     assert [value(i.state.result_state) for i in iterations] == ["CANCELED", "CANCELED"]
     assert run.end_time - run.start_time < 20_000
+
+
+def test_paths_in_an_included_file_are_its_own_for_sql_and_nested_tasks(tmp_path):
+    from course.jobs.spec import load_job
+
+    (tmp_path / "resources" / "src").mkdir(parents=True)
+    (tmp_path / "resources" / "src" / "q.sql").write_text("SELECT 1")
+    (tmp_path / "resources" / "src" / "one.py").write_text("print(1)")
+    (tmp_path / "databricks.yml").write_text("bundle: {name: t}\ninclude: [resources/*.yml]\n")
+    (tmp_path / "resources" / "job.yml").write_text(textwrap.dedent("""
+        resources:
+          jobs:
+            j:
+              tasks:
+                - task_key: q
+                  sql_task: {warehouse_id: w, file: {path: ./src/q.sql}}
+                - task_key: loop
+                  for_each_task:
+                    inputs: '[1]'
+                    task: {task_key: one, spark_python_task: {python_file: src/one.py}}
+        """))
+    loaded = load_job(tmp_path / "databricks.yml")
+    assert loaded.relative_paths == {"q": "resources/src/q.sql", "one": "resources/src/one.py"}
