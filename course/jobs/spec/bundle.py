@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from course.jobs.spec.errors import JobSpecError, display, names, suggest
+from course.jobs.spec.pyresources import has_python, load_python_resources
 from course.jobs.spec.reading import read
 
 __all__ = ["Bundle", "MODES", "JOB_BUNDLE_ONLY_KEYS", "load_bundle", "select_target", "apply_target",
@@ -29,7 +30,7 @@ __all__ = ["Bundle", "MODES", "JOB_BUNDLE_ONLY_KEYS", "load_bundle", "select_tar
 
 BUNDLE_KEYS = {"bundle", "include", "variables", "workspace", "targets", "environments",
                "resources", "artifacts", "sync", "permissions", "run_as", "presets",
-               "experimental", "scripts", "git"}
+               "experimental", "scripts", "python", "git"}
 TARGET_KEYS = {"default", "mode", "bundle", "workspace", "variables", "resources", "artifacts",
                "sync", "permissions", "run_as", "presets", "git", "cluster_id", "compute_id"}
 JOB_BUNDLE_ONLY_KEYS = {"permissions"}  # bundle resource fields that are not JobSettings
@@ -147,17 +148,19 @@ def _record_origins(bundle: Bundle, doc: dict, file: Path) -> None:
 
 def _unknown_keys(doc: dict, file: Path) -> list[str]:
     """Unknown top-level keys are dropped, as the CLI drops them: they usually hold YAML
-    anchors (`x-common: &common …`). Like the CLI, warn about one that holds no anchor."""
-    if "python" in doc:
-        raise JobSpecError(file, "python", "resources defined in Python (the databricks-bundles package) are "
-                                           "not supported locally: define the jobs in YAML")
+    anchors (`x-common: &common …`). Like the CLI, warn about one that holds no anchor; one
+    that reads like a misspelt key (`varibles`) is refused, as a typo should be."""
     text = file.read_text(encoding="utf-8") if file.is_file() else ""
     warnings = []
     for k in [k for k in doc if k not in BUNDLE_KEYS]:
-        anchored = re.search(rf"^{re.escape(str(k))}\s*:\s*&|^{re.escape(str(k))}\s*:\s*(#.*)?\n(\s+(-\s*)?[^\s:#]+\s*:\s*)?&",
-                             text, re.M)
+        key = re.escape(str(k))
+        # `key: &a …`, or its first entry holding the anchor (`key:` / `  - &a …` / `  name: &a …`)
+        anchored = re.search(rf"^{key}\s*:\s*&|^{key}\s*:\s*(#.*)?\n\s+(-\s*|[^\s:#]+\s*:\s*)&", text, re.M)
         if not anchored:
-            warnings.append(f"Warning: unknown field: {k} in {display(file)}{suggest(str(k), BUNDLE_KEYS)}")
+            hint = suggest(str(k), BUNDLE_KEYS)
+            if hint:
+                raise JobSpecError(file, str(k), f"unknown top-level key '{k}'{hint}")
+            warnings.append(f"Warning: unknown field: {k} (in {display(file)}; ignored)")
         del doc[k]
     return warnings
 
@@ -258,10 +261,25 @@ def apply_target(tree: dict, tgt: dict) -> dict:
     return tree
 
 
+def _add_python_jobs(bundle: Bundle, target: str | None) -> None:
+    """Jobs defined in Python join the YAML ones (a YAML job of the same key stays as it is)."""
+    resources, declared = load_python_resources(bundle.tree, target, bundle.root, bundle.path)
+    known = ((bundle.tree.get("resources") or {}).get("jobs") or {})
+    added = {k: v for k, v in (resources.get("jobs") or {}).items() if k not in known}
+    for key, job in added.items():
+        doc = {"resources": {"jobs": {key: job}}}
+        file = declared.get(key, bundle.path)
+        _rebase_paths(doc, file, bundle.root)
+        _record_origins(bundle, doc, file)
+    bundle.tree.setdefault("resources", {}).setdefault("jobs", {}).update(added)
+
+
 def bundle_jobs(path: Path, data: dict, target: str | None, preferred: str | None = None):
     """(bundle, target name, target, tree with the target applied, its jobs map)."""
     bundle = load_bundle(path, data)
     tname, tgt = select_target(bundle, target, preferred)
+    if has_python(bundle.tree):
+        _add_python_jobs(bundle, tname)
     tree = apply_target(bundle.tree, tgt)
     jobs_map = (tree.get("resources") or {}).get("jobs") or {}
     return bundle, tname, tgt, tree, jobs_map

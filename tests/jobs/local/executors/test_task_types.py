@@ -153,13 +153,47 @@ def test_bundles_as_written_anchor_keys_and_resource_references(tmp_path):
     assert loaded.settings.tasks[0].max_retries == 2
     params = loaded.settings.tasks[0].spark_python_task.parameters
     assert params[:2] == ["p", "my pipeline"] and params[2].isdigit()
-    assert [w.split(" in ")[0] for w in loaded.warnings] == ["Warning: unknown field: notes"]  # the anchor: silent
+    assert [w.split(" (in ")[0] for w in loaded.warnings] == ["Warning: unknown field: notes"]  # the anchor: silent
     path.write_text(path.read_text().replace("jobs.j.id", "jobs.nope.id"))
     with pytest.raises(JobSpecError, match=r"databricks.yml: .*\$\{resources.jobs.nope.id\}: no jobs 'nope'"):
         load_job(path)
     path.write_text(path.read_text() + "python:\n  resources: ['resources:load_resources']\n")
-    with pytest.raises(JobSpecError, match="databricks-bundles"):
+    with pytest.raises(JobSpecError, match="databricks.yml: python: load_resources failed: "
+                                           "Can't find function 'load_resources' in module 'resources'"):
         load_job(path)
+
+
+def test_jobs_defined_in_python_load_through_databricks_bundles(tmp_path):
+    from course.jobs.spec import load_job
+
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "hello.py").write_text("print('hello')\n")
+    (tmp_path / "databricks.yml").write_text(textwrap.dedent("""
+        bundle: {name: py}
+        python:
+          resources: ["resources:load_resources"]
+        variables:
+          greeting: {default: hi}
+        """))
+    (tmp_path / "resources" / "__init__.py").write_text(textwrap.dedent("""
+        from databricks.bundles.core import Resources
+        from databricks.bundles.jobs import Job
+
+
+        def load_resources(bundle):
+            resources = Resources()
+            for region in ("emea", "apac"):  # what YAML cannot do: jobs made in a loop
+                resources.add_job(f"hello_{region}", Job.from_dict({
+                    "name": f"hello-{region}-{bundle.target}",
+                    "tasks": [{"task_key": "hello", "spark_python_task": {
+                        "python_file": "../src/hello.py", "parameters": [region, "${var.greeting}"]}}]}))
+            return resources
+        """))
+    loaded = load_job(tmp_path / "databricks.yml", job_key="hello_apac")
+    assert loaded.settings.name == "hello-apac-default"
+    assert loaded.settings.tasks[0].spark_python_task.parameters == ["apac", "hi"]
+    assert loaded.relative_paths == {"hello": "src/hello.py"}  # relative to the .py file, as the CLI reads it
 
 
 def test_deploy_uploads_sql_files_and_nested_task_files():
