@@ -8,6 +8,7 @@ finished and the next start closes the run as INTERNAL_ERROR (repairable).
 """
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from pathlib import Path
@@ -220,8 +221,14 @@ class LocalRunner:
             self._notifier.close(15)
 
     def _prestart(self, scope: Scope) -> None:
-        ordered = [self.ex.by_key[k] for k in dag.topological_order(scope.tasks)
-                   if k in scope.to_run and self.ex.by_key[k].notebook_task is not None]
+        ordered = []
+        for key in (k for k in dag.topological_order(scope.tasks) if k in scope.to_run):
+            task = self.ex.by_key[key]
+            nested = task.for_each_task.task if task.for_each_task is not None else None
+            if task.notebook_task is not None:
+                ordered.append(task)
+            elif nested is not None and nested.notebook_task is not None:
+                ordered.append(dataclasses.replace(nested, task_key=key))  # its first iteration's kernel
         first = set(dag.ready(scope.tasks, scope.results, (), scope.outcomes))
         self.ex.compute.prestart(ordered, first, self.options.max_parallel)
 

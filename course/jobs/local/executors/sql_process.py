@@ -45,6 +45,8 @@ def run(statements: list[str], parameters: dict[str, str], out_dir: Path) -> dic
         args = {k: v for k, v in parameters.items() if k in used}
         try:
             result = unity.sql(spark, statement, args=args or None)
+            if number < len(statements) and result.columns:
+                result.limit(1).collect()  # a query is lazy: fail here, at its statement, as Databricks would
         except Exception as exc:  # Spark's own message names the problem
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RuntimeError(f"statement {number} of {len(statements)} failed: {first}") from None

@@ -77,10 +77,16 @@ def test_run_job_task_follows_a_failed_child(tmp_path):
 
 
 def test_sql_task_runs_files_with_named_markers_on_the_cluster():
+    """One cluster for the SQL tasks and a for-each over a notebook (the public bundles' style)."""
     history, run = run_job("sql_report")
     tasks = {t.task_key: t for t in run.tasks}
-    assert {k: value(t.state.result_state) for k, t in tasks.items()} == {"report": "SUCCESS",
-                                                                          "notebook_style": "SUCCESS"}
+    assert {k: value(t.state.result_state) for k, t in tasks.items()} == {
+        "report": "SUCCESS", "notebook_style": "SUCCESS", "bad_sql": "FAILED", "per_table": "SUCCESS"}
+    said = tasks["bad_sql"].state.state_message
+    assert said.startswith("statement 2 of 3 failed:") and "no_such_table_anywhere" in said
+    notebooks = sorted(Path(history.task_run(i.run_id).output_path).read_text()
+                       for i in history.get_output(tasks["per_table"].run_id).metadata.iterations)
+    assert "rows in customers: 2" in notebooks[0] and "rows in orders: 3" in notebooks[1]
     report = json.loads(Path(history.task_run(tasks["report"].run_id).output_path).read_text())
     assert report["columns"] == ["customer", "amount", "label"]
     assert [r[0] for r in report["rows"]] == ["c", "b"]  # :min_amount bound to "20"
