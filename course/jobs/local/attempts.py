@@ -33,6 +33,7 @@ class TaskAttempts:
     def __init__(self, ex: "Execution", scope: "Scope", task, iteration: "Iteration | None" = None):
         self.ex, self.scope, self.task, self.iteration = ex, scope, task, iteration
         self.label = iteration.label if iteration else task.task_key
+        self.current_tr: int | None = None  # the task run of the attempt under way
 
     def run(self) -> Outcome:
         """Never raises: a bug ends the task visibly as INTERNAL_ERROR, never left RUNNING."""
@@ -41,7 +42,7 @@ class TaskAttempts:
         except Exception as exc:
             outcome = Outcome("INTERNAL_ERROR", f"runner error: {type(exc).__name__}: {exc}",
                               traceback.format_exc())
-            tr = self.scope.task_run_ids.get(self.task.task_key)
+            tr = self.current_tr
             if tr is not None and not self.ex.history.task_run(tr).terminal:
                 try:
                     self._finished(tr, outcome, last=True)
@@ -84,6 +85,7 @@ class TaskAttempts:
                 ex.history.update_task_run(tr, life_cycle_state="RUNNING")
             started = time.monotonic()  # after the recorded start_time: the retry interval counts from it
             original = original or tr
+            self.current_tr = tr
             if not self.iteration:
                 scope.task_run_ids[task.task_key] = tr
             ex.changed(task.task_key)
@@ -102,7 +104,7 @@ class TaskAttempts:
             if last:
                 return outcome
             number += 1
-            waiting_tr = self._new_task_run(number, original, "WAITING_FOR_RETRY")
+            waiting_tr = self.current_tr = self._new_task_run(number, original, "WAITING_FOR_RETRY")
             ex.changed(task.task_key)
             # The interval counts from the start of the failed attempt (SEMANTICS.md).
             while time.monotonic() < started + interval_s and not self._halted():
@@ -137,6 +139,16 @@ class TaskAttempts:
             execution_count=number + 1, notebook_path=task_path(task), tasks=tasks,
             workspace_id=0, workspace_url=f"file://{paths.home()}",
             job_task_keys=list(ex.by_key))
+
+    def _iterations(self, tr: int, attempt: Attempt, folder):
+        """How a for_each_task (this task) runs one iteration: the nested task's own attempts,
+        as task runs under `tr`, stopped with `attempt`, their outputs in `folder`."""
+        def run_iteration(nested, iteration: Iteration) -> Outcome:
+            placed = dataclasses.replace(iteration, parent_task_run_id=tr, parent=attempt,
+                                         label=f"{self.task.task_key}[{iteration.index}]",
+                                         folder=folder / f"iteration-{iteration.index}")
+            return TaskAttempts(self.ex, self.scope, nested, placed).run()
+        return run_iteration
 
     def _attempt(self, tr: int, number: int) -> Outcome:
         task = self.task
@@ -173,11 +185,7 @@ class TaskAttempts:
                                  record_output=lambda path: ex.history.update_task_run(tr, output_path=path),
                                  kernel_taken=lambda pool: ex.refill(scope, pool),
                                  record=lambda **fields: ex.history.update_task_run(tr, **fields),
-                                 run_iteration=lambda nested, iteration: TaskAttempts(
-                                     ex, scope, nested, dataclasses.replace(
-                                         iteration, parent_task_run_id=tr, parent=attempt,
-                                         label=f"{task.task_key}[{iteration.index}]",
-                                         folder=folder / stem / f"iteration-{iteration.index}")).run(),
+                                 run_iteration=self._iterations(tr, attempt, folder / stem),
                                  stop_iterations=lambda: ex.stop_attempts(f"{task.task_key}["),
                                  history=ex.history, options=ex.options)
         if self.iteration:

@@ -77,8 +77,9 @@ class Execution:
     def cluster_lost(self, cluster_key: str, message: str) -> None:
         """A job cluster died: the attempts running on it end now (INTERNAL_ERROR, retryable)."""
         with self._lock:
-            hit = [a for k, a in self._attempts.items()
-                   if self.compute.cluster_key(self._attempt_tasks[k]) == cluster_key]
+            # a for-each task runs nothing on the cluster itself: its iterations end (and retry)
+            hit = [a for k, a in self._attempts.items() if self._attempt_tasks[k].for_each_task is None
+                   and self.compute.cluster_key(self._attempt_tasks[k]) == cluster_key]
         for attempt in hit:
             attempt.stop("INTERNAL_ERROR", message)
 

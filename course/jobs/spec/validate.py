@@ -212,6 +212,9 @@ def _refuse_backfill_refs(value: Any, path: str, file: Path) -> None:
 def _check_for_each(spec, path: str, file: Path) -> None:
     """What the Jobs API refuses in a for_each_task: `concurrency` outside 1..100, and
     written-out `inputs` that are not a JSON array (a `{{reference}}` is checked when it runs)."""
+    if spec.task is not None and spec.task.for_each_task is not None:
+        raise JobSpecError(file, path + ".task.for_each_task",
+                           "a for_each_task cannot run another for_each_task (nor can it on Databricks)")
     if spec.concurrency is not None and not 1 <= spec.concurrency <= 100:
         raise JobSpecError(file, path + ".concurrency", f"must be between 1 and 100, got {spec.concurrency}")
     if "{{" in spec.inputs:

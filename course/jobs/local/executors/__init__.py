@@ -41,7 +41,7 @@ def refusal(task) -> str | None:
     if kind == "for_each_task" and task.for_each_task.task is not None:
         nested = refusal(task.for_each_task.task)
         if nested:
-            return f"its for_each_task runs {nested}"
+            return f"in for_each_task '{task.task_key}', {nested}"
     if kind == "sql_task":
         sql = task.sql_task
         for part, what in (("query", "a saved query"), ("alert", "an alert"), ("dashboard", "a dashboard")):
