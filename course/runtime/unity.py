@@ -142,6 +142,11 @@ def split_statements(text: str) -> list[str]:
     return [s for s in statements if _strip_comments(s).strip()]
 
 
+def sql_tokens(text: str) -> list[str]:
+    """`text` as tokens: strings, comments, back-quoted names, words, blanks and single characters."""
+    return _TOKEN.findall(text)
+
+
 def _strip_comments(sql: str) -> str:
     return "".join(t for t in _TOKEN.findall(sql) if not t.startswith(("--", "/*")))
 
@@ -254,7 +259,9 @@ def sql(session, statement: str, args=None, **kwargs):
     elif (m := _USE_SCHEMA.match(text)):
         statement = f"USE {_schema_ref(m.group(1))}"
     else:
-        statement = _rewrite_names(statement)
+        from course.runtime.dbx import sqlpaths
+
+        statement = sqlpaths.rewrite(session, _rewrite_names(_strip_comments(statement)))
         statement = _CURRENT_CATALOG.sub(f"'{_current_catalog}'", statement)
         statement = _replace_table(session, _strip_comments(statement).strip())
     if args is not None:
