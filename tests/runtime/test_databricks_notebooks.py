@@ -89,13 +89,29 @@ def _run(job_key: str):
     return runner.history, runner.history.get_run(run_id)
 
 
+SECRET = "tok-9f8e7d6c5b"
+
+
 @pytest.mark.slow
-def test_the_corpus_runs_as_a_job():
+def test_the_corpus_runs_as_a_job(day7_home):
+    import json
+    import os
+
+    (day7_home / "secrets.json").write_text(json.dumps({"day7": {"api_token": SECRET}}))
     history, run = _run("databricks_style")
     tasks = {t.task_key: t for t in run.tasks}
     assert {k: t.state.result_state.value for k, t in tasks.items()} == {
-        "setup": "SUCCESS", "bronze": "SUCCESS", "gold": "SUCCESS", "orchestrate": "SUCCESS"}, \
-        {k: t.state.state_message for k, t in tasks.items()}
+        "setup": "SUCCESS", "bronze": "SUCCESS", "gold": "SUCCESS", "orchestrate": "SUCCESS",
+        "paths": "SUCCESS", "secrets": "SUCCESS"}, {k: t.state.state_message for k, t in tasks.items()}
+    # volumes and DBFS paths were written in the state folder, never in the machine's /Volumes or /dbfs
+    assert history.task_run_values(tasks["paths"].run_id) == {"exports": 2}
+    assert (paths.volumes_root() / "workspace/nb_demo/landing/exports/shipped_parquet").is_dir()
+    assert not os.path.exists("/Volumes") and not os.path.exists("/dbfs")
+    # the secret is usable but printed redacted; the context knows the notebook and the job
+    assert history.task_run_values(tasks["secrets"].run_id) == {"notebook": "secrets_context", "in_job": True}
+    executed = Path(tasks["secrets"].run_page_url[len("file://"):]).read_text()
+    assert "token: [REDACTED]" in executed and SECRET not in executed
+    assert f"secrets_context run by " in executed and f"in job {run.job_id}, run {run.run_id}" in executed
     # every executed notebook is kept as .ipynb, source notebooks included
     for task in tasks.values():
         assert nbformat.read(task.run_page_url[len("file://"):], as_version=4).cells
