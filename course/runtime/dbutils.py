@@ -5,8 +5,6 @@ notebook. Each utility lives in its own module; this one only assembles them.
 """
 from __future__ import annotations
 
-from course.runtime.dbx.library import Library
-from course.runtime.dbx.secrets import Secrets
 from course.runtime.fs import Fs
 from course.runtime.notebook import Notebook
 from course.runtime.taskvalues import Jobs
@@ -21,8 +19,24 @@ class DBUtils:
         self.jobs = Jobs()
         self.notebook = Notebook()
         self.fs = Fs()
-        self.secrets = Secrets()
-        self.library = Library()
+        self._secrets = self._library = None
+
+    # secrets and library load on first use: the kernel's import of the kit stays light
+    @property
+    def secrets(self):
+        if self._secrets is None:
+            from course.runtime.dbx.secrets import Secrets
+
+            self._secrets = Secrets()
+        return self._secrets
+
+    @property
+    def library(self):
+        if self._library is None:
+            from course.runtime.dbx.library import Library
+
+            self._library = Library()
+        return self._library
 
     def help(self) -> None:
         """Print what this stand-in offers."""

@@ -50,10 +50,13 @@ _MENTIONED = re.compile(r"(?:/Volumes|/dbfs)/[^'\"\s]*")
 
 def _explain(shell, etype, value, tb, tb_offset=None):
     """IPython's handler for OSErrors raised before any file is touched (pandas checks a
-    folder with os.stat, which no audit event sees): the Databricks path gets a note."""
+    folder with os.stat, which no audit event sees): the cell fails with the same sentence
+    as the audit hook's, the original error as its cause."""
     found = _MENTIONED.search(str(value))
     if found and not isinstance(value, DatabricksPathError) and is_databricks_path(found.group(0)):
-        value.add_note(str(refusal(found.group(0))))
+        clearer = refusal(found.group(0))
+        clearer.__cause__ = value
+        etype, value = DatabricksPathError, clearer
     return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 
