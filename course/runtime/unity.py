@@ -14,9 +14,9 @@ session catalog). The kit maps Unity Catalog's three-part names onto it:
   VOLUME c.s.v`` creates the volume's folder (``/Volumes/c/s/v``).
 
 Three-part names are rewritten wherever they appear in SQL (outside strings and
-comments) when their first part is a known catalog. Two-part names inside SQL text
-are left alone (``s.t`` may as well be ``table.column``), so after ``USE CATALOG main``
-SQL must spell ``main.s.t`` or ``USE SCHEMA s`` first.
+comments) when their first part is a known catalog. After ``USE CATALOG main``, two-part
+names in SQL text (``s.t`` may as well be ``table.column``) are mapped where a SQL parser
+says they are tables (`dbx/sqlnames.py`).
 
 Delta without Delta's jars (tables are Parquet then, see `delta.py`): ``USING DELTA``
 and ``format("delta")`` become Parquet with the one-line note; what only Delta can do
@@ -177,8 +177,12 @@ def _rewrite_names(sql: str) -> str:
     return "".join(out)
 
 
-def _quote(schema: str) -> str:
+def quote_name(schema: str) -> str:
+    """`schema` as SQL spells it: back-quoted unless it is a plain word."""
     return schema if re.fullmatch(r"\w+", schema) else "`" + schema.replace("`", "``") + "`"
+
+
+_quote = quote_name
 
 
 _USE_CATALOG = re.compile(r"^\s*(?:USE|SET)\s+CATALOG\s+(\S+)\s*$", re.I)
@@ -261,7 +265,12 @@ def sql(session, statement: str, args=None, **kwargs):
     else:
         from course.runtime.dbx import sqlpaths
 
-        statement = sqlpaths.rewrite(session, _rewrite_names(_strip_comments(statement)))
+        statement = _strip_comments(statement)
+        if _current_catalog.lower() not in SESSION_CATALOGS:  # two-part names are in that catalog
+            from course.runtime.dbx import sqlnames
+
+            statement = sqlnames.qualify(statement, _current_catalog)
+        statement = sqlpaths.rewrite(session, _rewrite_names(statement))
         statement = _CURRENT_CATALOG.sub(f"'{_current_catalog}'", statement)
         statement = _replace_table(session, _strip_comments(statement).strip())
     if args is not None:

@@ -71,6 +71,18 @@ def test_three_part_names_map_onto_the_session_catalog():
         unity.reset()
 
 
+def test_two_part_table_names_in_sql_follow_use_catalog_and_columns_do_not():
+    from course.runtime.dbx import sqlnames
+
+    sql = ("SELECT o.id, sales.region FROM sales.orders o JOIN `my-s`.customers AS sales ON o.c = sales.id "
+           "WHERE o.id IN (SELECT id FROM main.sales.returns) AND EXISTS (SELECT 1 FROM parquet.`/Volumes/a/b/c`)")
+    assert sqlnames.qualify(sql, "main") == sql.replace("FROM sales.orders", "FROM main__sales.orders") \
+        .replace("`my-s`.customers", "`main__my-s`.customers")
+    assert sqlnames.qualify("INSERT INTO sales.orders SELECT * FROM sales.staging", "dev") == \
+        "INSERT INTO dev__sales.orders SELECT * FROM dev__sales.staging"
+    assert sqlnames.qualify("CREATE WIDGET TEXT x DEFAULT 'y' ((", "dev") == "CREATE WIDGET TEXT x DEFAULT 'y' (("
+
+
 def test_statements_split_at_semicolons_outside_strings_and_comments():
     text = "SELECT ';' AS a; -- a comment; still a comment\nSELECT `x;y` FROM t;\n\n  ;"
     assert [s.strip() for s in unity.split_statements(text)] == [
@@ -165,6 +177,7 @@ def test_the_corpus_runs_in_a_kernel_that_imports_the_kit(kernel):
     for line in ('%run ./setup_catalog $schema="nb_kernel"',
                  '%run ./ingest_orders $schema="nb_kernel"',
                  '%run ./gold_report.ipynb $schema="nb_kernel"',
+                 '%run ./volumes_paths $schema="nb_kernel"',
                  '%run ./orchestrator $schema="nb_kernel"'):
         reply, text = kernel(line)
         if line.endswith('orchestrator $schema="nb_kernel"'):
@@ -178,6 +191,17 @@ def test_the_corpus_runs_in_a_kernel_that_imports_the_kit(kernel):
     reply, text = kernel("from databricks.sdk.runtime import dbutils as d, spark as s\n"
                          "print(d is dbutils, type(s).__name__)")
     assert text.strip() == "True SparkProxy", text
+    reply, text = kernel("import pandas\npandas.DataFrame({'a': [1]}).to_csv('/Volumes/workspace/nb_kernel/landing/x/a.csv')")
+    assert reply["status"] == "error" and "its local folder is " + str(paths.volumes_root()) in text, text
+    assert not Path("/Volumes").exists()
+    reply, text = kernel("try:\n    dbutils.fs.mount('s3a://bucket/raw', '/mnt/raw')\nexcept RuntimeError as e:\n    print(e)")
+    assert text.startswith("dbutils.fs.mount: mounts are deprecated with Unity Catalog"), text
+    reply, text = kernel("%sql\nUSE CATALOG nb_other;\nCREATE SCHEMA IF NOT EXISTS sales;\n"
+                         "CREATE OR REPLACE TABLE sales.t AS SELECT 1 AS a;\nSELECT t.a FROM sales.t AS t")
+    assert reply["status"] == "ok", text
+    reply, text = kernel("print(_sqldf.first()['a'], spark.catalog.tableExists('nb_other.sales.t'))\n"
+                         "spark.sql('USE CATALOG workspace')")
+    assert text.startswith("1 True"), text
     reply, text = kernel("%%scala\nprintln(1)")
     assert reply["status"] == "error" and "This cell is Scala" in text
     if not unity.parquet_only():
@@ -186,3 +210,6 @@ def test_the_corpus_runs_in_a_kernel_that_imports_the_kit(kernel):
                          "ON g.customer = s.customer WHEN MATCHED THEN DELETE")
     assert reply["status"] == "error"
     assert text.startswith("MERGE INTO needs Delta Lake, and tables here are Parquet because"), text
+    reply, text = kernel("from delta.tables import DeltaTable\nDeltaTable.forName(spark, 'workspace.nb_kernel.orders_gold')")
+    assert reply["status"] == "error"
+    assert text.startswith("DeltaTable.forName needs Delta Lake, and tables here are Parquet because"), text
