@@ -74,3 +74,22 @@ def test_python_file_functions_on_databricks_paths_name_the_local_folder(day7_ho
         f"/Volumes/workspace/day7/raw/x.parquet -> {volumes}/workspace/day7/raw/x.parquet",
         f"/dbfs/Volumes/workspace/day7/raw/x.csv -> {volumes}/workspace/day7/raw/x.csv",
         "False False"]
+
+
+IN_IPYTHON = r"""
+from IPython.core.interactiveshell import InteractiveShell
+ip = InteractiveShell.instance()
+ip.run_cell("import course.runtime")          # the kit's kernel setup: magics, file hook
+ip.run_cell("dbutils.notebook.exit('done')")  # the exit handler is set after the file hook
+ip.run_cell("import pandas; pandas.DataFrame({'a': [1]}).to_csv('/Volumes/workspace/day7/raw/new/a.csv')")
+result = ip.run_cell("import pandas; pandas.DataFrame({'a': [1]}).to_csv('/Volumes/workspace/day7/raw/new/a.csv')")
+print("ERROR", type(result.error_in_exec).__name__)
+"""
+
+
+def test_in_a_kernel_an_oserror_naming_a_databricks_path_becomes_the_same_sentence(day7_home):
+    done = subprocess.run([sys.executable, "-c", IN_IPYTHON], capture_output=True, text=True, timeout=120,
+                          env=paths.child_environment())
+    assert "Notebook exited: done" in done.stdout, done.stdout + done.stderr
+    assert f"its local folder is {paths.volumes_root()}/workspace/day7/raw/new" in done.stdout, done.stdout
+    assert "ERROR OSError" in done.stdout

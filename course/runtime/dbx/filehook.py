@@ -67,5 +67,15 @@ def install(ip=None) -> None:
     if not _installed:
         sys.addaudithook(_hook)
         _installed = True
-    if ip is not None and not ip.custom_exceptions:
-        ip.set_custom_exc((OSError,), _explain)
+    if ip is not None and not getattr(ip, "_day7_filehook", False):
+        # keep any handler set before (dbutils.notebook.exit's) for its own exception types
+        previous_types = tuple(ip.custom_exceptions)
+        previous = ip.CustomTB if previous_types else None
+
+        def handler(shell, etype, value, tb, tb_offset=None):
+            if previous is not None and issubclass(etype, previous_types):
+                return previous(etype, value, tb, tb_offset=tb_offset)
+            return _explain(shell, etype, value, tb, tb_offset)
+
+        ip.set_custom_exc(previous_types + (OSError,), handler)
+        ip._day7_filehook = True
