@@ -34,6 +34,17 @@ class TaskAttempts:
         self.ex, self.scope, self.task, self.iteration = ex, scope, task, iteration
         self.label = iteration.label if iteration else task.task_key
         self.current_tr: int | None = None  # the task run of the attempt under way
+        self.earlier_executions = self._earlier_executions()
+
+    def _earlier_executions(self) -> int:
+        """How often this task ran in the run before this repair: {{task.execution_count}} counts
+        retries and repairs (the dynamic-value-references table). Skipped task runs did not run."""
+        if self.scope.repair_id is None or self.iteration:  # an iteration counts within its for-each run
+            return 0
+        not_run = {states.UPSTREAM_FAILED, states.UPSTREAM_CANCELED, states.DISABLED, states.EXCLUDED}
+        return sum(1 for tr in self.ex.history.task_runs(self.scope.run_id)
+                   if tr.task_key == self.task.task_key and tr.repair_id != self.scope.repair_id
+                   and tr.start_time is not None and tr.result_state not in not_run)
 
     def run(self) -> Outcome:
         """Never raises: a bug ends the task visibly as INTERNAL_ERROR, never left RUNNING."""
@@ -136,7 +147,7 @@ class TaskAttempts:
             trigger_type=ex.trigger, trigger_time_ms=ex.options.trigger_time_ms,
             file_arrival_location=ex.options.file_arrival_location,
             job_parameters=scope.job_parameters, task_key=task.task_key, task_run_id=tr,
-            execution_count=number + 1, notebook_path=task_path(task), tasks=tasks,
+            execution_count=self.earlier_executions + number + 1, notebook_path=task_path(task), tasks=tasks,
             workspace_id=0, workspace_url=f"file://{paths.home()}",
             job_task_keys=list(ex.by_key))
 

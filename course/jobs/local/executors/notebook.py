@@ -24,7 +24,11 @@ def execute(req: AttemptRequest) -> Outcome:
     output = req.output_stem.parent / f"{req.output_stem.name}.ipynb"
     req.record_output(str(output))
     pool = req.compute.pool(task)
-    return run_notebook(Path(task.notebook_task.notebook_path), output, dict(context._asdict()), pool,
+    notebook = Path(task.notebook_task.notebook_path)
+    # the notebook's workspace-style path (no extension) for getContext().notebookPath()
+    context = context._replace(notebook_path=str(notebook.with_suffix("") if notebook.suffix.lower()
+                                                 in {".ipynb", ".py", ".sql"} else notebook))
+    return run_notebook(notebook, output, dict(context._asdict()), pool,
                         req.attempt, taken=lambda: req.kernel_taken(pool))
 
 
