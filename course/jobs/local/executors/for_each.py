@@ -112,7 +112,7 @@ def roll_up(outcomes: list[Outcome], resolved: str) -> Outcome:
     first failure's message (an empty input list succeeds, running nothing)."""
     failed = [(i, o) for i, o in enumerate(outcomes) if o.state != "SUCCESS"]
     if not failed:
-        return Outcome("SUCCESS", f"{len(outcomes)} iterations succeeded", exit_value=resolved)
+        return Outcome("SUCCESS", exit_value=resolved)
     index, first = failed[0]
     return Outcome("FAILED", f"{len(failed)} of {len(outcomes)} iterations failed; iteration {index}: "
                              f"{first.state} {first.message}".rstrip(), exit_value=resolved)
