@@ -188,7 +188,8 @@ class LocalRunner:
         ex.run_dir.mkdir(parents=True, exist_ok=True)
         self._notifier.run_dir = ex.run_dir  # e-mails point at the run's folder
         ex.job_id = job_id
-        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost)
+        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost,
+                             libraries=getattr(self.loaded, "libraries", None))
         loop = RunLoop(ex, scope)
         job_timer = None
         restore_signals = self._trap_signals()

@@ -18,8 +18,9 @@ class Compute:
     """Clusters and kernel pools for the tasks in `by_key`, logs under `run_dir`."""
 
     def __init__(self, settings, by_key: dict[str, Any], run_dir: Path, note: Callable[[str], None],
-                 on_lost: Callable[[str, str], None] = lambda key, message: None):
+                 on_lost: Callable[[str, str], None] = lambda key, message: None, libraries=None):
         self.settings = settings
+        self.libraries = libraries   # spec.LibraryPlan: tasks with libraries get kernels in their environment
         self.by_key = by_key
         self.run_dir = run_dir
         self._note = note
@@ -150,15 +151,20 @@ class Compute:
         """Start a kernel for each task that can start first, and one for the next; that one
         only once the job cluster is up (it is not needed before, and would slow its start)."""
         budget, extra = max_parallel + 1, 1
-        # A task with libraries starts its kernel once its environment is ready (notebook executor).
-        ordered_notebook_tasks = [t for t in ordered_notebook_tasks if not installs_libraries(t)]
         for task in ordered_notebook_tasks:
             if budget <= 0:
                 break
+            environment = None
+            if installs_libraries(task):
+                # Its environment must be built first, by the task (notebook executor), unless cached.
+                from course.jobs.local import environments
+                environment = environments.cached(self.libraries, self.settings, task) if self.libraries else None
+                if environment is None:
+                    continue
             if task.task_key in first:
-                self.pool(task).prestart(1)
+                self.pool(task, environment).prestart(1)
             elif extra:
-                self.pool(task).prestart(1, after_gate=True)
+                self.pool(task, environment).prestart(1, after_gate=True)
                 extra -= 1
             else:
                 continue

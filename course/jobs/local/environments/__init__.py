@@ -19,7 +19,7 @@ from typing import Callable
 from course.jobs.local.environments import artifacts, requirements, venvs
 from course.jobs.local.environments.requirements import LibraryError
 
-__all__ = ["Prepared", "LibraryError", "prepare", "kernel_dir"]
+__all__ = ["Prepared", "LibraryError", "prepare", "cached", "kernel_dir"]
 
 KERNEL_NAME = "day7-env"
 
@@ -43,6 +43,21 @@ def prepare(plan, settings, task, on_process: Callable[[subprocess.Popen], None]
     if req is None:
         return None
     return Prepared(venvs.ensure_env(req, on_process), req.notes)
+
+
+def cached(plan, settings, task) -> Prepared | None:
+    """The task's environment if it is ready without building anything (its artifacts
+    unchanged since their cached build, its environment built): a run starts the task's
+    kernel ahead of time then, as for a task without libraries. None otherwise."""
+    try:
+        if requirements.has_local_wheels(plan, settings, task) and not all(
+                artifacts.cached_build(a) for a in plan.artifacts.values()):
+            return None
+        req = requirements.for_task(plan, settings, task)
+    except (LibraryError, OSError):
+        return None  # the task itself will say why
+    python = venvs.cached(req.digest()) if req is not None else None
+    return Prepared(python, req.notes) if python is not None else None
 
 
 def kernel_dir(prepared: Prepared) -> str:

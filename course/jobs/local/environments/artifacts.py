@@ -99,6 +99,17 @@ def ensure_built(artifact, on_process: Callable[[subprocess.Popen], None] = lamb
         return made
 
 
+def cached_build(artifact) -> bool:
+    """Whether the artifact's sources are unchanged since a build in the cache (and its files in place)."""
+    try:
+        command = artifact.build or default_build(artifact)
+    except LibraryError:
+        return False
+    cache = paths.home() / "artifacts" / f"{artifact.name}-{source_digest(artifact, command)[:16]}"
+    done = cache / ".complete"
+    return done.is_file() and all(Path(line).exists() for line in done.read_text().splitlines())
+
+
 def _restore(artifact, cache: Path) -> list[Path]:
     """A cached build: its files back where the build left them, if `dist/` was cleaned since."""
     out = []
