@@ -28,7 +28,7 @@ def execute(req: AttemptRequest) -> Outcome:
     prepared = environment_of(req)  # a task with libraries: its kernel runs in their environment
     if isinstance(prepared, Outcome):
         return prepared
-    pool = req.compute.pool(task, environment=prepared)
+    pool = req.compute.pool(task, environment=prepared) if prepared else req.compute.pool(task)
     return run_notebook(Path(task.notebook_task.notebook_path), output, dict(context._asdict()), pool,
                         req.attempt, taken=lambda: req.kernel_taken(pool))
 
