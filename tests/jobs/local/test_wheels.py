@@ -27,12 +27,12 @@ def _load(folder: Path, job_key: str):
     return load_job(folder / "databricks.yml", job_key=job_key)
 
 
-def _run(folder: Path, job_key: str):
+def _run(folder: Path, job_key: str, **options):
     from course.jobs.local.history import History
     from course.jobs.local.runner import LocalRunner, RunOptions
 
     notes: list[str] = []
-    runner = LocalRunner(_load(folder, job_key), History(), RunOptions(on_note=notes.append))
+    runner = LocalRunner(_load(folder, job_key), History(), RunOptions(on_note=notes.append, **options))
     run_id = runner.run()
     return runner.history.get_run(run_id), runner.history
 
@@ -112,6 +112,18 @@ def test_a_failed_install_fails_the_task_with_pips_one_line(tmp_path):
     assert final_states(run) == {"bad_library": "FAILED"}
     assert message.startswith("Library installation failed: ERROR: Invalid requirement: 'pyyaml>>6'"), message
     assert "\n" not in message and ".failed.log" in message
+
+
+def test_an_artifact_without_a_build_needs_a_setup_py_as_with_the_cli(tmp_path):
+    folder = tmp_path / "b"
+    shutil.copytree(BUNDLE, folder)
+    bundle = folder / "databricks.yml"
+    bundle.write_text(bundle.read_text().replace("    build: uv build --wheel\n", ""))
+    run, _ = _run(folder, "wheel_demo", layers=["main_task"])
+    message = attempts(run)["main_task"][-1].state.state_message
+    assert final_states(run) == {"main_task": "FAILED"}
+    assert "artifact 'python_artifact' has no build command" in message
+    assert "`python setup.py bdist_wheel`" in message and "build: uv build --wheel" in message
 
 
 def test_a_jvm_library_is_refused_at_load_naming_the_task_and_the_library(tmp_path):
