@@ -152,3 +152,12 @@ def test_concurrent_builders_of_one_environment_share_one_build(tmp_path):
     assert len(pips) == 1                              # the second waited for the first, then reused it
     folders = [p for p in envs_dir().iterdir() if p.is_dir()]
     assert folders == [got[0].parent.parent] and (folders[0] / ".complete").is_file()
+
+
+def test_deploy_refuses_local_library_paths_in_one_sentence(tmp_path):
+    folder = tmp_path / "b"
+    shutil.copytree(BUNDLE, folder)
+    code, out, err = cli(["deploy", "--dry-run", "--job", str(folder / "databricks.yml"), "--job-key", "wheel_demo"])
+    assert code == 2
+    assert "'main_task' names the local file ../dist/*.whl: runner.py deploy does not build or upload artifacts" in err
+    assert not (folder / "dist").exists()
