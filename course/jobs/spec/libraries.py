@@ -81,14 +81,16 @@ def _refuse(settings, prefix: str, file_of, job_file: Path) -> None:
                                f"(environments: {', '.join(keys) or 'none'})")
 
 
-def _artifacts(tree: dict, root: Path, artifact_files: dict[str, Path], needs_local: bool) -> dict[str, Artifact]:
+def _artifacts(tree: dict, root: Path, needs_local: bool) -> dict[str, Artifact]:
+    """The whl artifacts to build; paths are relative to the bundle root (where the CLI reads
+    the root file's artifacts; an included file's artifacts are read from the root too)."""
     raw = tree.get("artifacts")
     if raw is None and needs_local and (root / "setup.py").is_file():
         # The CLI's auto-detection: no artifacts block, local libraries and a setup.py at the root.
         raw = {"python_artifact": {"type": "whl", "path": str(root)}}
     out: dict[str, Artifact] = {}
     for name, spec in (raw or {}).items():
-        where = artifact_files.get(name, root / "databricks.yml")
+        where = root / "databricks.yml"
         if not isinstance(spec, dict):
             raise JobSpecError(where, f"artifacts.{name}", "expected a mapping (type, build, path, files)")
         if spec.get("type", "whl") != "whl":
@@ -116,9 +118,9 @@ def _has_local_libraries(settings) -> bool:
 
 
 def plan_libraries(settings, prefix: str, file_of, job_file: Path, root: Path,
-                   tree: dict[str, Any] | None = None, artifact_files: dict[str, Path] | None = None) -> LibraryPlan:
+                   tree: dict[str, Any] | None = None) -> LibraryPlan:
     """Refuse what cannot be installed locally (JobSpecError), then plan what can."""
     _refuse(settings, prefix, file_of, job_file)
     bases = {t.task_key: Path(file_of(t.task_key)).resolve().parent for t in settings.tasks or []}
-    artifacts = _artifacts(tree or {}, root.resolve(), artifact_files or {}, _has_local_libraries(settings))
+    artifacts = _artifacts(tree or {}, root.resolve(), _has_local_libraries(settings))
     return LibraryPlan(artifacts=artifacts, task_bases=bases, job_base=Path(job_file).resolve().parent)
