@@ -88,6 +88,8 @@ def _artifacts(tree: dict, root: Path, needs_local: bool) -> dict[str, Artifact]
     if raw is None and needs_local and (root / "setup.py").is_file():
         # The CLI's auto-detection: no artifacts block, local libraries and a setup.py at the root.
         raw = {"python_artifact": {"type": "whl", "path": str(root)}}
+    if raw is not None and not isinstance(raw, dict):
+        raise JobSpecError(root / "databricks.yml", "artifacts", "expected a mapping of artifact name -> artifact")
     out: dict[str, Artifact] = {}
     for name, spec in (raw or {}).items():
         where = root / "databricks.yml"
@@ -98,7 +100,8 @@ def _artifacts(tree: dict, root: Path, needs_local: bool) -> dict[str, Artifact]
                                f"artifact type {spec.get('type')!r} cannot be built locally (the kit builds whl)")
         base = where.parent
         path = Path(os.path.normpath(base / str(spec.get("path") or root)))
-        files = [f.get("source") if isinstance(f, dict) else None for f in spec.get("files") or []]
+        listed = spec.get("files") or []
+        files = [f.get("source") if isinstance(f, dict) else None for f in (listed if isinstance(listed, list) else [None])]
         if None in files:
             raise JobSpecError(where, f"artifacts.{name}.files", "each entry needs a 'source' (a path or glob)")
         globs = tuple(os.path.normpath(base / f) for f in files) or (str(path / "dist" / "*.whl"),)
