@@ -36,6 +36,7 @@ class LocalRunner:
         self.history = history or History()
         self.options = options or RunOptions()
         self.ex = Execution(self.settings, self.history, self.options)
+        self.ex.loaded = loaded
         self._notifier = None       # notify.Notifier, made per run or repair
         self._notifications = None  # its NotificationListener
         self.ex.bus.subscribe(HistoryRecorder(self.history))  # first: the others read what it wrote
@@ -187,7 +188,8 @@ class LocalRunner:
         ex.run_dir.mkdir(parents=True, exist_ok=True)
         self._notifier.run_dir = ex.run_dir  # e-mails point at the run's folder
         ex.job_id = job_id
-        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost)
+        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost,
+                             libraries=getattr(self.loaded, "libraries", None))
         loop = RunLoop(ex, scope)
         job_timer = None
         restore_signals = self._trap_signals()

@@ -55,7 +55,8 @@ def test_every_registered_type_has_an_executor_module():
 def _minimal(kind):
     return {"notebook_task": jobs.NotebookTask(notebook_path="x.ipynb"),
             "spark_python_task": jobs.SparkPythonTask(python_file="x.py"),
-            "condition_task": jobs.ConditionTask(op=jobs.ConditionTaskOp.EQUAL_TO, left="a", right="a")}[kind]
+            "condition_task": jobs.ConditionTask(op=jobs.ConditionTaskOp.EQUAL_TO, left="a", right="a"),
+            "python_wheel_task": jobs.PythonWheelTask(package_name="p", entry_point="main")}[kind]
 
 
 def test_a_type_without_an_executor_is_refused_in_one_sentence():
@@ -64,7 +65,7 @@ def test_a_type_without_an_executor_is_refused_in_one_sentence():
     with pytest.raises(executors.UnsupportedTask) as err:
         executors.executor_for(task)
     assert str(err.value) == ("spark_jar_task tasks cannot run locally "
-                              "(notebook_task, spark_python_task and condition_task can)")
+                              "(notebook_task, spark_python_task, condition_task and python_wheel_task can)")
 
 
 def test_a_condition_compares_resolved_operands(tmp_path):
