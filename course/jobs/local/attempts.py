@@ -198,7 +198,7 @@ class TaskAttempts:
                                  record=lambda **fields: ex.history.update_task_run(tr, **fields),
                                  run_iteration=self._iterations(tr, attempt, folder / stem),
                                  stop_iterations=lambda: ex.stop_attempts(f"{task.task_key}["),
-                                 history=ex.history, options=ex.options)
+                                 history=ex.history, options=ex.options, loaded=ex.loaded)
         if self.iteration:
             request.kernel_taken = self.iteration.kernel_taken
         return executor.execute(request)

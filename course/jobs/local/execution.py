@@ -41,6 +41,7 @@ class Execution:
         self.job_id: int | None = None
         self.run_dir: Path | None = None
         self.compute = None                    # compute.manager.Compute while a scope executes
+        self.loaded = None                     # spec.LoadedJob (artifacts, library paths), set by LocalRunner
         self.events: queue.Queue = queue.Queue()   # workers -> loop: ("changed" | "done", key, payload)
         self._attempts: dict[str, Any] = {}
         self._attempt_tasks: dict[str, Any] = {}   # label -> its task (for-each iterations are not in by_key)

@@ -37,6 +37,7 @@ class LocalRunner:
         self.history = history or History()
         self.options = options or RunOptions()
         self.ex = Execution(self.settings, self.history, self.options)
+        self.ex.loaded = loaded
         self._notifier = None       # notify.Notifier, made per run or repair
         self._notifications = None  # its NotificationListener
         self.ex.recorder = HistoryRecorder(self.history)  # for-each iterations are only recorded
@@ -189,7 +190,8 @@ class LocalRunner:
         ex.run_dir.mkdir(parents=True, exist_ok=True)
         self._notifier.run_dir = ex.run_dir  # e-mails point at the run's folder
         ex.job_id = job_id
-        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost)
+        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost,
+                             libraries=getattr(self.loaded, "libraries", None))
         loop = RunLoop(ex, scope)
         job_timer = None
         restore_signals = self._trap_signals()

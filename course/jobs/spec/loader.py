@@ -15,6 +15,7 @@ from course.jobs.spec.bundle import JOB_BUNDLE_ONLY_KEYS, MODES, bundle_jobs, pa
 from course.jobs.spec.errors import JobSpecError, join, names, suggest
 from course.jobs.spec.files import localise_paths
 from course.jobs.spec.interpolate import Substitution, as_text, builtin_refs, variable_values
+from course.jobs.spec.libraries import LibraryPlan, plan_libraries
 from course.jobs.spec.reading import open_definition
 from course.jobs.spec.validate import build, check_runnable
 from course.platform.user import current_user
@@ -47,6 +48,7 @@ class LoadedJob:
     # the local user name in ${workspace.current_user.*} and the default paths
     # (deploying swaps it for the workspace user)
     user: str | None = None
+    libraries: LibraryPlan = field(default_factory=LibraryPlan)  # artifacts, where library paths start
     warnings: list[str] = field(default_factory=list)  # what the CLI would warn about (unknown keys)
 
     def field_path(self, sub: str) -> str:
@@ -143,6 +145,7 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
     for k in ("root_path", "file_path", "artifact_path", "state_path"):
         workspace[k] = subst.ref(f"workspace.{k}", path, f"workspace.{k}", True)
     rel = localise_paths(settings, prefix, file_of, bundle.root, bundle.root, workspace["file_path"])
+    libraries = plan_libraries(settings, prefix, file_of, job_file, bundle.root, tree)
     resolved_vars = {name: as_text(subst.var(name, path, f"variables.{name}"))
                      for name in declared if name in values and not
                      (isinstance(values[name][0], dict) and "lookup" in values[name][0])}
@@ -150,7 +153,8 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
         key=key, settings=settings, source=path.resolve(), root=bundle.root.resolve(),
         target=tname, mode=mode, bundle_name=subst.ref("bundle.name", path, "bundle.name", True),
         workspace=workspace, variables=resolved_vars, relative_paths=rel, raw=raw, paused=paused,
-        field_prefix=prefix, user=user, warnings=list(bundle.warnings))
+        field_prefix=prefix, user=user, warnings=list(bundle.warnings),
+        libraries=libraries)
 
 
 def _load_json(path: Path, data: dict, kind: str, job_key: str | None, local: bool = True) -> LoadedJob:
@@ -165,6 +169,7 @@ def _load_json(path: Path, data: dict, kind: str, job_key: str | None, local: bo
         check_runnable(settings, prefix, lambda _k: path)
     root = path.parent.resolve()
     rel = localise_paths(settings, prefix, lambda _k: path, root, root, None)
+    libraries = plan_libraries(settings, prefix, lambda _k: path, path, root)
     # no ${…} in a JSON, but a /Workspace/Users/<local user>/ path in it deploys as the workspace user's
     return LoadedJob(key=key, settings=settings, source=path.resolve(), root=root, raw=raw,
-                     relative_paths=rel, field_prefix=prefix, user=current_user())
+                     relative_paths=rel, field_prefix=prefix, user=current_user(), libraries=libraries)

@@ -18,8 +18,9 @@ class Compute:
     """Clusters and kernel pools for the tasks in `by_key`, logs under `run_dir`."""
 
     def __init__(self, settings, by_key: dict[str, Any], run_dir: Path, note: Callable[[str], None],
-                 on_lost: Callable[[str, str], None] = lambda key, message: None):
+                 on_lost: Callable[[str, str], None] = lambda key, message: None, libraries=None):
         self.settings = settings
+        self.libraries = libraries   # spec.LibraryPlan: tasks with libraries get kernels in their environment
         self.by_key = by_key
         self.run_dir = run_dir
         self._note = note
@@ -133,17 +134,23 @@ class Compute:
 
     # ------------------------------------------------------------ kernels
 
-    def pool(self, task):
+    def pool(self, task, environment=None):
+        """The kernel pool for the task's cluster and folder; `environment` (environments.Prepared):
+        kernels run with that environment's Python instead of the kit's."""
         from course.jobs.local.compute.kernels import KernelPool
 
         key = self.cluster_key(task)
         cwd = str(Path(task.notebook_task.notebook_path).parent)
-        pool_key = (key, self._generation.get(key, 0), cwd)
+        pool_key = (key, self._generation.get(key, 0), cwd, str(environment.folder) if environment else None)
         if pool_key not in self._pools:
             # The port is known before the server answers; kernels connect after the gate.
             env = child_env(self.clusters[key].url if key else None)
             gate = self._ready.get(key) if key else None
-            self._pools[pool_key] = KernelPool(env, size=1, wait_before_warmup=gate, cwd=cwd)
+            kernel = {}
+            if environment is not None:
+                from course.jobs.local.environments import KERNEL_NAME, kernel_dir
+                kernel = {"kernel_name": KERNEL_NAME, "kernel_dirs": [kernel_dir(environment)]}
+            self._pools[pool_key] = KernelPool(env, size=1, wait_before_warmup=gate, cwd=cwd, **kernel)
         return self._pools[pool_key]
 
     def prestart(self, ordered_notebook_tasks: list, first: set[str], max_parallel: int) -> None:
@@ -153,10 +160,17 @@ class Compute:
         for task in ordered_notebook_tasks:
             if budget <= 0:
                 break
+            environment = None
+            if installs_libraries(task):
+                # Its environment must be built first, by the task (notebook executor), unless cached.
+                from course.jobs.local import environments
+                environment = environments.cached(self.libraries, self.settings, task) if self.libraries else None
+                if environment is None:
+                    continue
             if task.task_key in first:
-                self.pool(task).prestart(1)
+                self.pool(task, environment).prestart(1)
             elif extra:
-                self.pool(task).prestart(1, after_gate=True)
+                self.pool(task, environment).prestart(1, after_gate=True)
                 extra -= 1
             else:
                 continue
@@ -164,7 +178,8 @@ class Compute:
 
     def refill(self, pool, waiting_tasks: list) -> None:
         """A task took its kernel: have one warming if another waiting task uses this pool."""
-        if any(t.notebook_task is not None and self.pool(t) is pool for t in waiting_tasks):
+        if any(t.notebook_task is not None and not installs_libraries(t) and self.pool(t) is pool
+               for t in waiting_tasks):
             pool.top_up(1, after_gate=True)
 
     # ------------------------------------------------------------ the end
@@ -178,3 +193,8 @@ class Compute:
                 self._note(f"job cluster {key}: saving its class archive so that later clusters start "
                            "faster (once per machine, a few seconds)")
             cluster.stop()
+
+
+def installs_libraries(task) -> bool:
+    """Whether the task runs in an environment of its own (libraries or an environment_key)."""
+    return bool(task.libraries or task.environment_key)

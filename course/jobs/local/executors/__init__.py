@@ -18,6 +18,7 @@ EXECUTORS = {
     "notebook_task": "notebook",
     "spark_python_task": "python_file",
     "condition_task": "condition",
+    "python_wheel_task": "python_wheel",
     "sql_task": "sql",
     "for_each_task": "for_each",
     "run_job_task": "run_job",

@@ -85,6 +85,7 @@ class AttemptRequest:
     stop_iterations: Callable[[], None] = lambda: None   # for_each: stop the running iterations
     history: Any = None                # the run history (run_job_task records the run it starts)
     options: Any = None                # the run's RunOptions (notes for the person watching)
+    loaded: Any = None                 # spec.LoadedJob: the bundle's artifacts, where library paths start
 
 
 @dataclass
