@@ -50,7 +50,7 @@ def handle(args) -> int:
     print(f"DATABRICKS_HOST={state.host}")
     print(f"DATABRICKS_TOKEN={state.token}")
     print(f"pages: {state.page_url('/')}")
-    print("(export the two lines above for databricks-sdk, the CLI and `runner.py deploy -t local_workspace`; "
+    print("(export the two lines above for databricks-sdk, the Databricks CLI and `runner.py deploy`; "
           "Ctrl-C stops the server)", file=sys.stderr)
     sys.stdout.flush()
     serve_forever(state, sock, scheduler=not args.no_scheduler)

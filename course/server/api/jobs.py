@@ -56,6 +56,11 @@ def run_now(state, args: dict) -> dict:
     source = state.jobs.source(job_id)
     params = string_map(args.get("job_parameters"), "job_parameters")
     params = {**string_map(args.get("notebook_params"), "notebook_params"), **params}
+    defined = [p.get("name") for p in state.jobs.settings_of(state.jobs.row(job_id)).get("parameters") or []]
+    unknown = sorted(set(params) - set(defined))
+    if unknown:  # refused before a process starts, as Databricks refuses it
+        raise invalid(f"job_parameters: {', '.join(unknown)} {'is not a parameter' if len(unknown) == 1 else 'are not parameters'} "
+                      f"of job {job_id} (its parameters: {', '.join(defined) or 'none'})")
     run_id = launch(lambda: state.launcher.run_now(source, job_id, params))
     return {"run_id": run_id, "number_in_job": run_id}
 
