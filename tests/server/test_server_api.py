@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import httpx
 import pytest
 from databricks.sdk import WorkspaceClient
@@ -208,3 +209,19 @@ def test_run_now_with_a_parameter_the_job_does_not_have_is_refused(sdk, failed_r
     job_id, _ = failed_run
     with pytest.raises(InvalidParameterValue, match="nope is not a parameter of job .* min_rows"):
         sdk.jobs.run_now(job_id, job_parameters={"nope": "1"})
+
+
+def test_a_submitted_run_can_be_canceled(sdk, notebooks):
+    sdk.workspace.import_(f"{notebooks}/slow", format=ImportFormat.SOURCE, language=Language.PYTHON,
+                          content=b64("# Databricks notebook source\nimport time\ntime.sleep(120)\n"))
+    waiter = sdk.jobs.submit(run_name="one-off", tasks=[jobs.SubmitTask(
+        task_key="slow", notebook_task=jobs.NotebookTask(notebook_path=f"{notebooks}/slow"))])
+    deadline = time.monotonic() + 120
+    while [t.state.life_cycle_state for t in sdk.jobs.get_run(waiter.run_id).tasks or []] != [
+            jobs.RunLifeCycleState.RUNNING]:
+        assert time.monotonic() < deadline, "the submitted run never started its task"
+        time.sleep(0.3)
+    sdk.jobs.cancel_run(waiter.run_id).result()
+    run = sdk.jobs.get_run(waiter.run_id)
+    assert run.state.result_state == jobs.RunResultState.CANCELED
+    assert run.run_name == "one-off (submitted run)"
