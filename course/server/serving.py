@@ -26,6 +26,7 @@ def serve_forever(state: ServerState, sock: socket.socket, *, scheduler: bool = 
     if scheduler:
         from course.server.scheduler import Scheduler
         state.started.append(Scheduler(state).start())
+    state.launcher.warm()  # the first run-now should not wait for a worker's imports
     server = uvicorn.Server(_config(state))
     try:
         server.run(sockets=[sock])
