@@ -17,8 +17,10 @@ from course.server.state import ServerState
 
 def _config(state: ServerState) -> uvicorn.Config:
     # h11 and asyncio: pure Python, always present; access logs off (the history is the record)
+    # keep-alive 75 s (uvicorn's default is 5 s): SDK waiters poll every few seconds on pooled
+    # connections, and a connection closed just as a client reuses it is a failed request
     return uvicorn.Config(create_app(state), log_level="warning", access_log=False, lifespan="off",
-                          timeout_graceful_shutdown=5)
+                          timeout_graceful_shutdown=5, timeout_keep_alive=75)
 
 
 def serve_forever(state: ServerState, sock: socket.socket, *, scheduler: bool = True) -> None:
