@@ -46,11 +46,13 @@ async def unknown_api(request: Request) -> JSONResponse:
 
 def create_app(state: ServerState) -> Starlette:
     """The application for one server; `state` is shared by every handler (as `request.app.state.day7`)."""
+    pages = page_routes(state)
+    state.pages_served = bool(pages)  # then run_page_url points at the run's page, as in a workspace
     routes = [
         Route("/.well-known/databricks-config", host_metadata),
         *api_routes(state),
         Route("/api/{rest:path}", unknown_api, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        *page_routes(state),
+        *pages,
     ]
     app = Starlette(routes=routes, middleware=[Middleware(TokenMiddleware, token=state.token)],
                     exception_handlers={ApiError: handle_api_error})

@@ -42,6 +42,7 @@ class ServerState:
     user: str
     host: str = ""
     started: list = field(default_factory=list)  # background threads (the scheduler), for stop()
+    pages_served: bool = False  # course.server.pages is mounted (create_app)
     handler_limiter: Any = None  # the API handlers' thread limit (api.common), bound to the server's loop
 
     @classmethod

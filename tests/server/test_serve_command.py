@@ -40,3 +40,20 @@ def test_pages_take_the_token_once_then_a_cookie(local_workspace):
         assert browser.get("/").status_code != 401  # the cookie alone
         # the API never takes the cookie: a script must send the bearer token
         assert browser.get("/api/2.2/jobs/list").status_code == 401
+
+
+def test_run_page_urls_point_at_the_pages_when_they_are_served():
+    from types import SimpleNamespace
+
+    from course.server.api.runs import with_page_links
+
+    served = SimpleNamespace(pages_served=True, host="http://127.0.0.1:8765")
+    run = with_page_links(served, {"job_id": 3, "run_id": 10, "run_page_url": "file:///r/10",
+                                   "tasks": [{"run_id": 11, "run_page_url": "file:///r/10/a"}]})
+    assert run["run_page_url"] == "http://127.0.0.1:8765/jobs/3/runs/10"
+    assert run["tasks"][0]["run_page_url"] == "http://127.0.0.1:8765/task-runs/11"
+    task_metadata = with_page_links(served, {"job_id": 3, "run_id": 11, "job_run_id": 10, "tasks": []})
+    assert task_metadata["run_page_url"] == "http://127.0.0.1:8765/task-runs/11"
+    alone = with_page_links(SimpleNamespace(pages_served=False, host="http://h"),
+                            {"job_id": 3, "run_id": 10, "run_page_url": "file:///r/10"})
+    assert alone["run_page_url"] == "file:///r/10"

@@ -13,7 +13,22 @@ from course.server.api.common import integer, route, string_map, truthy
 from course.server.api.jobs import VERSIONS, launch
 from course.server.errors import invalid, invalid_state, not_found
 
-REPAIRABLE = ("FAILED", "TIMEDOUT", "CANCELED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED", "MAXIMUM_CONCURRENT_RUNS_REACHED")
+# The pages' addresses of a run and a task run (course/server/pages), used as run_page_url when served.
+RUN_PAGE = "/jobs/{job_id}/runs/{run_id}"
+TASK_RUN_PAGE = "/task-runs/{run_id}"
+
+
+def with_page_links(state, run: dict) -> dict:
+    """`run_page_url`s pointing at the server's pages (a workspace's URLs open its UI too);
+    without the pages they stay the executed notebooks' file:// URLs."""
+    if state.pages_served and state.host:
+        if run.get("job_id") is not None and "job_run_id" not in run:
+            run["run_page_url"] = state.host + RUN_PAGE.format(job_id=run["job_id"], run_id=run["run_id"])
+        for task in run.get("tasks") or []:
+            task["run_page_url"] = state.host + TASK_RUN_PAGE.format(run_id=task["run_id"])
+        if "job_run_id" in run:
+            run["run_page_url"] = state.host + TASK_RUN_PAGE.format(run_id=run["run_id"])
+    return run
 
 
 def _run_id(args: dict) -> int:
@@ -37,8 +52,8 @@ def get(state, args: dict) -> dict:
             output = state.history.get_output(run_id)
         except RunNotFound:
             raise not_found(f"Run {run_id} does not exist.") from None
-        return output.metadata.as_dict()
-    out = run.as_dict()
+        return with_page_links(state, output.metadata.as_dict())
+    out = with_page_links(state, run.as_dict())
     repairs = [h.id for h in run.repair_history or [] if h.id is not None]
     if not truthy(args.get("include_history")):
         out.pop("repair_history", None)
@@ -60,7 +75,7 @@ def list_(state, args: dict) -> dict:
     more = len(runs) > limit
     out: dict = {"has_more": more}
     if runs[:limit]:
-        out["runs"] = [r.as_dict() for r in runs[:limit]]
+        out["runs"] = [with_page_links(state, r.as_dict()) for r in runs[:limit]]
     if more:
         out["next_page_token"] = str(start + limit)
     return out
@@ -110,12 +125,15 @@ def repair(state, args: dict) -> dict:
 def get_output(state, args: dict) -> dict:
     run_id = _run_id(args)
     try:
-        return state.history.get_output(run_id).as_dict()
+        out = state.history.get_output(run_id).as_dict()
     except RunNotFound as exc:
         if "is a job run" in str(exc):
             raise invalid("Retrieving the output of runs with multiple tasks is not supported. Please retrieve "
                           "the output of each individual task run instead.") from None
         raise not_found(f"Run {run_id} does not exist.") from None
+    if "metadata" in out:
+        with_page_links(state, out["metadata"])
+    return out
 
 
 def export(state, args: dict) -> dict:
