@@ -16,6 +16,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import (InvalidParameterValue, NotFound, OperationFailed, ResourceAlreadyExists,
                                    Unauthenticated)
 from databricks.sdk.service import jobs
+from databricks.sdk.service.compute import ClusterSource, State as ClusterState
 from databricks.sdk.service.workspace import ExportFormat, ImportFormat, Language, ObjectType
 
 from course import cli
@@ -226,3 +227,18 @@ def test_a_submitted_run_can_be_canceled(sdk, notebooks):
     run = sdk.jobs.get_run(waiter.run_id)
     assert run.state.result_state == jobs.RunResultState.CANCELED
     assert run.run_name == "one-off (submitted run)"
+
+
+def test_clusters_are_the_job_clusters_of_active_runs(sdk, local_workspace):
+    history = local_workspace.state.history  # a run recorded as the runner records one
+    job_id = history.ensure_job("clustered", {"name": "clustered", "job_clusters": [
+        {"job_cluster_key": "day7_cluster", "new_cluster": {"spark_version": "15.4.x-scala2.12", "num_workers": 1}}]})
+    run_id = history.create_run(job_id, "clustered")
+    history.set_run_state(run_id, "RUNNING")
+    running = [c for c in sdk.clusters.list() if c.cluster_id == f"{run_id}-day7_cluster"]
+    assert [c.state for c in running] == [ClusterState.RUNNING]
+    assert running[0].cluster_source == ClusterSource.JOB and running[0].spark_version == "15.4.x-scala2.12"
+    history.set_run_state(run_id, "TERMINATED", "SUCCESS")
+    assert sdk.clusters.get(f"{run_id}-day7_cluster").state == ClusterState.TERMINATED
+    with pytest.raises(NotFound):
+        sdk.clusters.get("no-such-cluster")
