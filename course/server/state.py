@@ -1,0 +1,64 @@
+"""What the server's handlers share: `ServerState`.
+
+One per server process. The API handlers and the pages read the history through it and
+start, repair and cancel runs through its `launcher`; nothing else keeps state between
+requests (the history and the state folder are the truth, shared with `runner.py`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course.jobs.local.history import History
+from course.platform import paths
+from course.platform.user import current_user
+from course.server.auth import load_or_create_token
+from course.server.files import WorkspaceFiles
+from course.server.jobstore import JobStore
+from course.server.launcher import Launcher
+
+
+@dataclass
+class ServerState:
+    """The server's shared objects.
+
+    home      the state folder (`DAY7_HOME`, default `.day7/`)
+    token     the bearer token every API call needs (kept in `home/server/token`)
+    history   the run history (SQLite, shared with the runner; thread-safe)
+    files     the workspace's files (`home/workspace/`)
+    jobs      jobs as the Jobs API sees them (created through the API or run from the shell)
+    launcher  starts / repairs / cancels runs in child processes
+    user      the workspace user name (`DATABRICKS_USERNAME` or the login name)
+    host      `http://127.0.0.1:<port>` once the server listens (links in pages and run_page_url)
+    """
+
+    home: Path
+    token: str
+    history: History
+    files: WorkspaceFiles
+    jobs: JobStore
+    launcher: Launcher
+    user: str
+    host: str = ""
+    started: list = field(default_factory=list)  # background threads (the scheduler), for stop()
+
+    @classmethod
+    def open(cls, home: Path | None = None) -> "ServerState":
+        """The state of a server on `home` (default: the kit's state folder)."""
+        home = Path(home).resolve() if home is not None else paths.home()
+        home.mkdir(parents=True, exist_ok=True)
+        history = History(home / "history.db")
+        return cls(home=home, token=load_or_create_token(home), history=history,
+                   files=WorkspaceFiles(home / "workspace"), jobs=JobStore(history, home / "workspace", current_user()),
+                   launcher=Launcher(history, home), user=current_user())
+
+    def page_url(self, path: str = "/") -> str:
+        """A page's URL with the token, for a browser's first visit (it then keeps a cookie)."""
+        return f"{self.host}{path}?token={self.token}"
+
+    def close(self) -> None:
+        """Stop the children and the scheduler, close the history."""
+        for stopper in self.started:
+            stopper()
+        self.launcher.stop()
+        self.history.close()
