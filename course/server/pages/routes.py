@@ -65,10 +65,12 @@ def page_routes(state: Any) -> list[BaseRoute]:
     def job_page(request: Request) -> Response:
         job_id = request.path_params["job_id"]
         try:
-            name, settings = state.history.job_settings(job_id)
+            job = state.history.job(job_id)
         except RunNotFound:
             return _not_found(f"There is no job {job_id} in this workspace.")
-        return render("job.html", **job_view.job_page(state.history, job_id, name, settings))
+        settings = state.jobs.settings_of(job)
+        return render("job.html", **job_view.job_page(state.history, job_id, job["name"], settings),
+                      api_job=state.jobs.is_api_job(job), source=job.get("source") or {})
 
     def run_page(request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -112,4 +114,4 @@ def page_routes(state: Any) -> list[BaseRoute]:
 
 def list_jobs(state: Any) -> list[tuple[int, str, dict]]:
     """(job_id, name, settings) of every job the workspace knows, in id order."""
-    return [(j["job_id"], j["settings"].get("name", ""), j["settings"]) for j in state.jobs.list_jobs()]
+    return [(j["job_id"], j["name"], state.jobs.settings_of(j)) for j in state.history.jobs(limit=100_000)]
