@@ -46,10 +46,18 @@ def run_state(life_cycle_state: str, result_state: str | None) -> str:
     return states.value(result_state) or states.value(life_cycle_state) or "PENDING"
 
 
-def _graph(task_runs: list[TaskRunRecord]) -> tuple[dict[str, TaskRunRecord], dict[str, tuple[str, ...]]]:
-    """Latest attempt per task and the task graph, in the order tasks first appeared."""
+def _graph(task_runs: list[TaskRunRecord], settings: dict[str, Any], terminal: bool
+           ) -> tuple[dict[str, TaskRunRecord], dict[str, tuple[str, ...]]]:
+    """Latest attempt per task, and the graph to draw: while the run is active, every task of
+    the job (those not started yet show PENDING); once it has ended, the tasks it ran."""
     latest = states.latest_attempts(task_runs)
-    deps = {key: latest[key].depends_on for key in dict.fromkeys(tr.task_key for tr in task_runs)}
+    deps: dict[str, tuple[str, ...]] = {}
+    for task in settings.get("tasks") or []:
+        key = task.get("task_key")
+        if key and (key in latest or not terminal):
+            deps[key] = tuple(d.get("task_key") for d in task.get("depends_on") or [])
+    for tr in task_runs:   # what actually ran wins over the job's current definition
+        deps[tr.task_key] = latest[tr.task_key].depends_on
     return latest, deps
 
 
@@ -75,7 +83,7 @@ def live_snapshot(history: History, run_id: int) -> dict[str, Any]:
     """The run's state and each task's latest attempt: what the page updates without reloading."""
     record = history.run_record(run_id)
     task_runs = history.task_runs(run_id)
-    latest, _ = _graph(task_runs)
+    latest = states.latest_attempts(task_runs)
     now = int(datetime.now().timestamp() * 1000)
     return {
         "run_id": run_id,
@@ -95,8 +103,8 @@ def run_page(history: History, run_id: int) -> dict[str, Any]:
     run = history.get_run(run_id, include_tasks=False, include_history=True)
     record = history.run_record(run_id)
     task_runs = history.task_runs(run_id)
-    latest, deps = _graph(task_runs)
     job_name, settings = history.job_settings(record.job_id)
+    latest, deps = _graph(task_runs, settings, record.terminal)
     now = int(datetime.now().timestamp() * 1000)
     links = {k: f"/task-runs/{tr.task_run_id}" for k, tr in latest.items()}
     graph = layout(deps, {k: task_state(tr) for k, tr in latest.items()}, links)

@@ -35,9 +35,11 @@ function formParameters(form) {
   return out;
 }
 
-function setBadge(el, state) {
-  el.className = el.className.replace(/\b(ok|bad|warn|skipped-bad|skipped|running|retry|pending)\b/g, "").trim()
-    + " " + stateClass(state);
+const ALL_CLASSES = [...new Set(Object.values(STATE_CLASSES))];
+
+function setBadge(el, state) {  // classList: SVG elements' className is not a string
+  el.classList.remove(...ALL_CLASSES);
+  el.classList.add(stateClass(state));
   el.dataset.state = state;
 }
 
