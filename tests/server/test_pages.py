@@ -178,3 +178,17 @@ def test_graph_layout_puts_each_task_right_of_its_dependencies():
     assert x["a"] == x["e"] < x["b"] == x["c"] < x["d"]
     assert len(laid.edges) == 4 and laid.width > x["d"]
     assert {n.key: n.state for n in laid.nodes}["b"] == "PENDING"
+
+
+def test_lessons_get_a_page_link_only_while_a_workspace_answers(served, monkeypatch):
+    server, client, seeded, _ = served
+    from course.server.pages import links
+
+    monkeypatch.setenv("DATABRICKS_HOST", server.host)
+    link = links.page_link(f"/task-runs/{seeded.failed_task_run}")
+    assert link == f"{server.host}/task-runs/{seeded.failed_task_run}"
+    assert ERROR in client.get(link.removeprefix(server.host)).text
+    assert client.get(f"/jobs/{seeded.job_id}/runs/{seeded.failed_run}").status_code == 200
+    monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")   # nothing listens on the discard port
+    monkeypatch.setattr(links, "DEFAULT_HOST", "http://127.0.0.1:9")
+    assert links.page_link("/jobs") is None

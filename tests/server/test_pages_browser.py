@@ -14,7 +14,6 @@ Needs /usr/bin/chromium (`make test` installs it as root) and `playwright`; skip
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import pytest
@@ -143,6 +142,7 @@ def test_run_watch_open_the_failure_repair_and_pause(workspace, page):
     page.wait_for_function("document.getElementById('repair-history').innerText.includes('REPAIR')")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
     assert [node_state(page, k) for k in ("extract", "transform", "load")] == ["SUCCESS"] * 3
+    page.wait_for_function("document.getElementById('run-parameters').innerText.includes('false')")
     assert "transform:RUNNING" in page.evaluate("window.__changes") or "transform:SUCCESS" in page.evaluate("window.__changes")
     shot(page, "6-run-repaired")
     run = sdk.jobs.get_run(run_id)
@@ -161,4 +161,3 @@ def test_run_watch_open_the_failure_repair_and_pause(workspace, page):
     cells = page.eval_on_selector_all("#matrix a.cell", "cs => cs.map(c => c.dataset.state)")
     assert cells == ["SUCCESS"] * 3, cells
     shot(page, "7-job-paused")
-    json.dumps(cells)

@@ -11,8 +11,9 @@ graph (server-sent events, `live.py`). No front-end build step.
     graph       the task graph laid out by depth for an SVG
     notebook    an executed notebook as HTML (nbconvert, cached by mtime), its failing cell
     live        the run page's event stream
+    links       page links for the lessons, when a local workspace is running
 
-Pages: /jobs, /jobs/{job_id}, /runs/{run_id} (+ /events), /task-runs/{task_run_id} (+ /notebook).
+Pages: /jobs, /jobs/{job_id}, /runs/{run_id} (or /jobs/{job_id}/runs/{run_id}; + /events), /task-runs/{task_run_id} (+ /notebook).
 """
 from course.server.pages.routes import page_routes
 

@@ -105,6 +105,7 @@ def page_routes(state: Any) -> list[BaseRoute]:
         Route("/jobs", jobs_page),
         Route("/jobs/{job_id:int}", job_page),
         Route("/runs/{run_id:int}", run_page),
+        Route("/jobs/{job_id:int}/runs/{run_id:int}", run_page),   # the workspace's own run URL shape
         Route("/runs/{run_id:int}/events", run_events),
         Route("/task-runs/{task_run_id:int}", task_run_page),
         Route("/task-runs/{task_run_id:int}/notebook", task_notebook),

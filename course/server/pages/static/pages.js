@@ -114,7 +114,7 @@ async function refreshTables() {
   const reply = await fetch(window.location.pathname, { headers: { "Accept": "text/html" } });
   if (!reply.ok) return;
   const doc = new DOMParser().parseFromString(await reply.text(), "text/html");
-  for (const id of ["attempts", "repair-history", "repair-form", "run-duration"]) {
+  for (const id of ["attempts", "repair-history", "repair-form", "run-meta", "run-parameters"]) {
     const fresh = doc.getElementById(id);
     const here = document.getElementById(id);
     if (fresh && here) here.replaceWith(document.adoptNode(fresh));
