@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_runtime_import.py
 	$(BIN)/python bench/bench_runner.py
 	$(BIN)/python bench/bench_grade_class.py --learners 30
+	$(BIN)/python bench/bench_server.py
 
 exercises: $(STAMP)
 	$(BIN)/python runner.py exercises release

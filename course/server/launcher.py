@@ -1,7 +1,7 @@
 """Runs and repairs the server starts: each in a child process, so the server stays responsive.
 
 A child is `python -m course.server.worker …` (the engine, `LocalRunner`, as `runner.py run`
-uses it), forked from the lifeline's launcher thread with a death signal: nothing it starts
+uses it; one spare worker waits with its imports done for the next command), forked from the lifeline's launcher thread with a death signal: nothing it starts
 outlives the server, even a `kill -9` of it. The child records the run in the shared
 history itself; the launcher waits only until the run (or repair) row exists, so
 `run-now` answers with the run id at once, and a child that fails before that (a bad
@@ -47,6 +47,8 @@ class Launcher:
         self.logs.mkdir(parents=True, exist_ok=True)
         self._children: list[Child] = []
         self._lock = threading.Lock()
+        self._spare: Child | None = None  # a worker with the engine imported, waiting for its command
+        self._count = 0  # children started, for unique log names
 
     # ------------------------------------------------------------ public
 
@@ -101,10 +103,20 @@ class Launcher:
             return False
         return True
 
+    def warm(self) -> None:
+        """Have a spare worker ready (imports done) for the next run or repair."""
+        with self._lock:
+            if self._spare is not None and self._spare.process.poll() is None:
+                return
+            self._spare = self._start(["--spare"], "worker", stdin=subprocess.PIPE)
+
     def stop(self, grace_s: float = 10.0) -> None:
         """Cancel every child still running (SIGTERM, then SIGKILL after `grace_s`)."""
         with self._lock:
+            spare, self._spare = self._spare, None
             alive = [c for c in self._children if c.process.poll() is None]
+        if spare is not None and spare.process.poll() is None:
+            spare.process.kill()
         for c in alive:
             c.process.terminate()
         deadline = time.monotonic() + grace_s
@@ -116,21 +128,39 @@ class Launcher:
 
     # ------------------------------------------------------------ children
 
-    def _spawn(self, args: list[str], label: str) -> Child:
-        log = self.logs / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{len(self._children)}.log"
+    def _start(self, args: list[str], label: str, stdin=subprocess.DEVNULL) -> Child:
+        self._count += 1
+        log = self.logs / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self._count}.log"
         env = paths.child_environment()
         env["DAY7_HOME"] = str(self.home)
 
         def start() -> subprocess.Popen:
             with open(log, "wb") as out:
                 return subprocess.Popen([sys.executable, "-m", "course.server.worker", *args],
-                                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                        stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
                                         env=env, cwd=str(paths.REPO_ROOT),
                                         preexec_fn=lifeline.process_group_preexec(signal.SIGTERM))
         child = Child(lifeline.launch(start), log)
+        threading.Thread(target=child.process.wait, daemon=True, name=f"reap-{label}").start()
+        return child
+
+    def _spawn(self, args: list[str], label: str) -> Child:
+        """A worker doing `args`: the spare one when it is ready (then a new spare is started), else a new one."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        child = None
+        if spare is not None and spare.process.poll() is None:
+            try:
+                spare.process.stdin.write((json.dumps(args) + "\n").encode())
+                spare.process.stdin.close()
+                child = spare
+            except (BrokenPipeError, OSError):
+                child = None
+        if child is None:
+            child = self._start(args, label)
         with self._lock:
             self._children = [c for c in self._children if c.process.poll() is None] + [child]
-        threading.Thread(target=child.process.wait, daemon=True, name=f"reap-{label}").start()
+        threading.Thread(target=self.warm, daemon=True, name="day7-spare-worker").start()
         return child
 
     def _run_of(self, child: Child, job_id: int) -> int | None:

@@ -26,6 +26,7 @@ def serve_forever(state: ServerState, sock: socket.socket, *, scheduler: bool = 
     if scheduler:
         from course.server.scheduler import Scheduler
         state.started.append(Scheduler(state).start())
+    state.launcher.warm()  # the first run-now should not wait for a worker's imports
     server = uvicorn.Server(_config(state))
     try:
         server.run(sockets=[sock])
@@ -38,7 +39,7 @@ class BackgroundServer:
 
     def __init__(self, state: ServerState, port: int = 0, *, scheduler: bool = False):
         self.state = state
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto named: asyncio sets TCP_NODELAY only then (else +40 ms a reply)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
         self.sock.listen(128)

@@ -52,6 +52,25 @@ class ServerState:
                    files=WorkspaceFiles(home / "workspace"), jobs=JobStore(history, home / "workspace", current_user()),
                    launcher=Launcher(history, home), user=current_user())
 
+    # ------------------------------------------------------------ what pages and API both start
+
+    def run_now(self, job_id: int, job_parameters: dict[str, str] | None = None) -> int:
+        """Start a run of job `job_id` in a child process; its run id once the run exists.
+        ApiError (404 unknown job, 400 its file is gone) or launcher.LaunchError (the child's reason)."""
+        return self.launcher.run_now(self.jobs.source(job_id), job_id, job_parameters or {})
+
+    def repair(self, run_id: int, rerun_tasks: list[str] | None = None, rerun_dependents: bool = False,
+               job_parameters: dict[str, str] | None = None) -> int:
+        """Repair finished run `run_id` (rerun_tasks None: its unsuccessful tasks); the new repair id."""
+        job_id = self.history.run_record(run_id).job_id
+        return self.launcher.repair(self.jobs.source(job_id), run_id, rerun_tasks, rerun_dependents,
+                                    job_parameters or {})
+
+    def cancel(self, run_id: int) -> None:
+        """Cancel run `run_id`: its process stops it; a run whose process is gone is closed by the history."""
+        if not self.history.run_record(run_id).terminal and not self.launcher.cancel(run_id):
+            self.history.close_orphans()
+
     def page_url(self, path: str = "/") -> str:
         """A page's URL with the token, for a browser's first visit (it then keeps a cookie)."""
         return f"{self.host}{path}?token={self.token}"

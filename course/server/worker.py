@@ -1,5 +1,7 @@
 """The child process of a run or repair the server starts: `python -m course.server.worker …`.
 
+With `--spare` it imports the engine first and then waits for its command on stdin (the
+launcher keeps one such warm worker ready, so a run-now does not wait for the imports).
 It does what `runner.py run` / `repair` do, without the progress view: load the job from
 its file, run it with `LocalRunner` on the shared history, exit 0 on SUCCESS, 1 otherwise,
 2 (with `error: <one sentence>`) when the request cannot be carried out — the server reads
@@ -33,8 +35,23 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def wait_for_command() -> list[str] | None:
+    """A spare worker: import the engine now, then wait for one command (a JSON argv line on stdin)."""
+    import course.jobs.local.runner  # noqa: F401 - the ~2 s of imports a cold worker pays per run
+    import course.jobs.spec  # noqa: F401
+
+    line = sys.stdin.readline()
+    return json.loads(line) if line.strip() else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--spare"]:
+        argv = wait_for_command()
+        if argv is None:  # the server stopped without needing it
+            return 0
+        print(f"command: {' '.join(argv)}", flush=True)
+    args = parse(argv)
     from course.jobs.local.history import History, HistoryError, RunNotFound
     from course.jobs.local.runner import LocalRunner, RunError, RunOptions
     from course.jobs.model.params import ParamError

@@ -1,15 +1,16 @@
 """What every API handler does: read the call's arguments, answer with JSON or an ApiError.
 
 Handlers are plain functions `(state, args) -> dict | SDK dataclass`; `endpoint` wraps one
-into a Starlette route handler that runs in Starlette's thread pool (SQLite and the file
-system block), so a slow call never stalls the others.
+into a Starlette route handler that runs it in a worker thread (SQLite and the file system
+block), so a slow call never stalls the event loop.
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Callable
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -49,10 +50,22 @@ def render(result: Any) -> Response:
     return JSONResponse(result if result is not None else {})
 
 
+# Handlers hold the GIL and share the history's one connection: more threads than this only
+# queue for the same lock (bench/bench_server.py measures 50 clients).
+HANDLER_THREADS = 4
+_limiter: list[anyio.CapacityLimiter] = []
+
+
+def limiter() -> anyio.CapacityLimiter:
+    if not _limiter:  # made inside the event loop, on first use
+        _limiter.append(anyio.CapacityLimiter(HANDLER_THREADS))
+    return _limiter[0]
+
+
 def endpoint(state, handler: Handler):
     async def call(request: Request) -> Response:
         args = await arguments(request)
-        return render(await run_in_threadpool(handler, state, args))
+        return render(await anyio.to_thread.run_sync(handler, state, args, limiter=limiter()))
     call.__name__ = handler.__name__
     return call
 

@@ -53,10 +53,14 @@ def delete(state, args: dict) -> dict:
 def run_now(state, args: dict) -> dict:
     """Start a run; `job_parameters` override the job's parameters (notebook_params too, for old clients)."""
     job_id = integer(args, "job_id", lo=0)
-    source = state.jobs.source(job_id)
     params = string_map(args.get("job_parameters"), "job_parameters")
     params = {**string_map(args.get("notebook_params"), "notebook_params"), **params}
-    run_id = launch(lambda: state.launcher.run_now(source, job_id, params))
+    defined = [p.get("name") for p in state.jobs.settings_of(state.jobs.row(job_id)).get("parameters") or []]
+    unknown = sorted(set(params) - set(defined))
+    if unknown:  # refused before a process starts, as Databricks refuses it
+        raise invalid(f"job_parameters: {', '.join(unknown)} {'is not a parameter' if len(unknown) == 1 else 'are not parameters'} "
+                      f"of job {job_id} (its parameters: {', '.join(defined) or 'none'})")
+    run_id = launch(lambda: state.run_now(job_id, params))
     return {"run_id": run_id, "number_in_job": run_id}
 
 
@@ -71,8 +75,7 @@ def submit(state, args: dict) -> dict:
         "health", "environments", "git_source", "queue", "run_as")}
     settings["name"] = f"{name} (submitted run)"
     job_id = state.jobs.submitted(settings)
-    source = state.jobs.source(job_id)
-    run_id = launch(lambda: state.launcher.run_now(source, job_id, {}))
+    run_id = launch(lambda: state.run_now(job_id))
     return {"run_id": run_id}
 
 

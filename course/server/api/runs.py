@@ -69,9 +69,8 @@ def list_(state, args: dict) -> dict:
 def cancel(state, args: dict) -> dict:
     """Cancel a run: its process stops it (running tasks CANCELED, cleanup tasks still run)."""
     run_id = _run_id(args)
-    record = _record(state, run_id)
-    if not record.terminal and not state.launcher.cancel(run_id):
-        state.history.close_orphans()  # its process is gone: the history closes it
+    _record(state, run_id)
+    state.cancel(run_id)
     return {}
 
 
@@ -104,9 +103,7 @@ def repair(state, args: dict) -> dict:
         if unknown:
             raise invalid(f"Task(s) {', '.join(unknown)} not found in run {run_id}.")
     params = string_map(args.get("job_parameters"), "job_parameters")
-    source = state.jobs.source(record.job_id)
-    repair_id = launch(lambda: state.launcher.repair(source, run_id, rerun, truthy(args.get("rerun_dependent_tasks")),
-                                                     params))
+    repair_id = launch(lambda: state.repair(run_id, rerun, truthy(args.get("rerun_dependent_tasks")), params))
     return {"repair_id": repair_id}
 
 
