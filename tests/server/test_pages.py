@@ -192,3 +192,70 @@ def test_lessons_get_a_page_link_only_while_a_workspace_answers(served, monkeypa
     monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")   # nothing listens on the discard port
     monkeypatch.setattr(links, "DEFAULT_HOST", "http://127.0.0.1:9")
     assert links.page_link("/jobs") is None
+
+
+COMMENTED_BUNDLE = """# Our team's jobs. Keep this comment!
+bundle:
+  name: team
+
+resources:
+  jobs:
+    orders:
+      name: orders job   # the name people see
+      email_notifications:
+        on_failure: [ops@example.com]
+      tasks:
+        - task_key: extract   # first
+          notebook_task:
+            notebook_path: ./pages_job/extract.ipynb
+            base_parameters: {source: s3}
+"""
+
+
+def _editor_form(bundle: Path, **changes) -> dict:
+    form = {"name": "orders job", "file": str(bundle), "job_key": "orders",
+            "tasks": [{"task_key": "extract", "notebook_path": "tests/server/pages_job/extract.ipynb",
+                       "depends_on": [], "run_if": "ALL_SUCCESS", "max_retries": "2", "timeout_seconds": "0"},
+                      {"task_key": "transform", "notebook_path": "tests/server/pages_job/transform.ipynb",
+                       "depends_on": ["extract"], "run_if": "ALL_DONE", "max_retries": "0", "timeout_seconds": "600"}],
+            "parameters": [{"name": "fail_transform", "default": "false"}],
+            "schedule": {"quartz_cron_expression": "0 0 2 * * ?", "timezone_id": "Europe/Amsterdam", "paused": True}}
+    form.update(changes)
+    return form
+
+
+def test_editor_saves_into_the_bundle_keeping_comments_and_refuses_a_bad_job(served, tmp_path):
+    _, client, _, _ = served
+    bundle = Path(__file__).parent / f".editor-test-{tmp_path.name}.yml"   # next to pages_job/, git-ignored name
+    bundle.write_text(COMMENTED_BUNDLE)
+    try:
+        assert "notebooks/01_jobs_vs_notebooks.ipynb" in client.get("/jobs/new").text   # the notebook picker
+        preview = client.post("/jobs/editor/preview", json=_editor_form(bundle))
+        assert preview.status_code == 200 and bundle.read_text() == COMMENTED_BUNDLE   # a preview writes nothing
+        saved = client.post("/jobs/editor/save", json=_editor_form(bundle))
+        assert saved.status_code == 200, saved.text
+        text = bundle.read_text()
+        assert text == preview.text
+        for kept in ("# Our team's jobs. Keep this comment!", "# the name people see", "# first",
+                     "on_failure: [ops@example.com]", "base_parameters: {source: s3}"):
+            assert kept in text
+        from course.jobs.spec import load_job
+        job = load_job(bundle, job_key="orders").settings
+        assert [t.task_key for t in job.tasks] == ["extract", "transform"]
+        assert job.tasks[0].max_retries == 2 and job.tasks[1].run_if.value == "ALL_DONE"
+        assert job.tasks[1].timeout_seconds == 600 and job.schedule.pause_status.value == "PAUSED"
+        assert job.schedule.quartz_cron_expression == "0 0 2 * * ?"
+        job_id = saved.json()["job_id"]
+        page = client.get(f"/jobs/{job_id}").text
+        assert "orders job" in page and f'href="/jobs/{job_id}/edit"' in page
+        assert '"task_key": "transform"' in client.get(f"/jobs/{job_id}/edit").text
+        # a dependency on a task that does not exist: one sentence naming the field, the file unchanged
+        bad = _editor_form(bundle, tasks=[{"task_key": "transform", "notebook_path": "tests/server/pages_job/transform.ipynb",
+                                           "depends_on": ["nope"]}])
+        refused = client.post("/jobs/editor/save", json=bad)
+        assert refused.status_code == 400 and "tasks[0].depends_on[0]" in refused.json()["message"]
+        assert "'nope' does not exist" in refused.json()["message"] and bundle.read_text() == text
+        assert client.post("/jobs/editor/save", json=_editor_form(bundle, tasks=[])).json()["message"] == \
+            "a job needs at least one task"
+    finally:
+        bundle.unlink(missing_ok=True)

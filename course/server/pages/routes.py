@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from course.jobs.local.history import RunNotFound
 from course.server.pages import job_view, notebook, run_view, task_view
+from course.server.pages.editor_routes import editable_file, editor_routes
 from course.server.pages.live import event_stream
 
 HERE = Path(__file__).resolve().parent
@@ -70,7 +71,8 @@ def page_routes(state: Any) -> list[BaseRoute]:
             return _not_found(f"There is no job {job_id} in this workspace.")
         settings = state.jobs.settings_of(job)
         return render("job.html", **job_view.job_page(state.history, job_id, job["name"], settings),
-                      api_job=state.jobs.is_api_job(job), source=job.get("source") or {})
+                      api_job=state.jobs.is_api_job(job), source=job.get("source") or {},
+                      editable=not state.jobs.is_api_job(job) and editable_file(job.get("source")) is not None)
 
     def run_page(request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -101,6 +103,7 @@ def page_routes(state: Any) -> list[BaseRoute]:
         return HTMLResponse(notebook.render(Path(tr.output_path)))
 
     return [
+        *editor_routes(state, render),   # first: /jobs/new before /jobs/{job_id}
         Route("/", home),
         Route("/jobs", jobs_page),
         Route("/jobs/{job_id:int}", job_page),

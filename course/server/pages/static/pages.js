@@ -182,3 +182,74 @@ function setupRunPage() {
 
 setupJobPage();
 setupRunPage();
+
+// ------------------------------------------------------------------ job editor
+
+function addRow(tbody, templateId, values) {
+  const row = document.getElementById(templateId).content.firstElementChild.cloneNode(true);
+  for (const input of row.querySelectorAll("[data-f]")) {
+    const v = values[input.dataset.f];
+    if (v !== undefined && v !== null) input.value = Array.isArray(v) ? v.join(", ") : v;
+  }
+  row.querySelector(".remove-row").addEventListener("click", () => row.remove());
+  tbody.appendChild(row);
+}
+
+function rowsOf(container) {
+  return [...container.children].map((row) => {
+    const out = {};
+    row.querySelectorAll("[data-f]").forEach((i) => { out[i.dataset.f] = i.value; });
+    return out;
+  });
+}
+
+function editorPayload(form) {
+  const tasks = rowsOf(document.querySelector("#task-rows tbody")).map((t) => Object.assign(t, {
+    depends_on: t.depends_on.split(",").map((s) => s.trim()).filter(Boolean) }));
+  return {
+    name: form.elements.name.value, file: form.elements.file.value, job_key: form.elements.job_key.value,
+    tasks, parameters: rowsOf(document.getElementById("param-rows")),
+    schedule: { quartz_cron_expression: form.elements.cron.value, timezone_id: form.elements.timezone_id.value,
+                paused: form.elements.paused.checked },
+  };
+}
+
+async function editorCall(path, payload) {
+  const reply = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
+                                    body: JSON.stringify(payload) });
+  if (!reply.ok) {
+    const data = await reply.json().catch(() => ({}));
+    toast(data.message || reply.statusText, true);
+    throw new Error(data.message);
+  }
+  return reply;
+}
+
+function setupEditor() {
+  const form = document.getElementById("editor");
+  if (!form) return;
+  const initial = JSON.parse(document.getElementById("editor-form").textContent);
+  const tasks = document.querySelector("#task-rows tbody");
+  const params = document.getElementById("param-rows");
+  initial.tasks.forEach((t) => addRow(tasks, "task-row", t));
+  if (!initial.tasks.length) addRow(tasks, "task-row", {});
+  initial.parameters.forEach((p) => addRow(params, "param-row", p));
+  document.getElementById("add-task").addEventListener("click", () => addRow(tasks, "task-row", {}));
+  document.getElementById("add-param").addEventListener("click", () => addRow(params, "param-row", {}));
+  document.getElementById("daily-2am").addEventListener("click", (e) => {
+    form.elements.cron.value = e.target.dataset.cron;
+  });
+  document.getElementById("view-yaml").addEventListener("click", async () => {
+    const reply = await editorCall("/jobs/editor/preview", editorPayload(form));
+    document.getElementById("yaml-pane").textContent = await reply.text();
+    document.getElementById("yaml-card").hidden = false;
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reply = await editorCall("/jobs/editor/save", editorPayload(form));
+    const saved = await reply.json();
+    window.location.href = "/jobs/" + saved.job_id;
+  });
+}
+
+setupEditor();
