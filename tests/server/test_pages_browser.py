@@ -14,6 +14,7 @@ Needs /usr/bin/chromium (`make test` installs it as root) and `playwright`; skip
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,29 @@ def test_run_watch_open_the_failure_repair_and_pause(workspace, page):
     cells = page.eval_on_selector_all("#matrix a.cell", "cs => cs.map(c => c.dataset.state)")
     assert cells == ["SUCCESS"] * 3, cells
     shot(page, "7-job-paused")
+
+
+def test_create_a_job_in_the_page(workspace, page, tmp_path):
+    server, _, _ = workspace
+    bundle = tmp_path / "my_jobs.yml"
+    page.goto(f"{server.host}/jobs?token={server.state.token}")
+    page.click("#new-job")
+    page.fill("#job-name", "weekly summary")
+    page.fill('input[name="file"]', str(bundle))
+    row = page.locator("#task-rows tbody tr").first
+    row.locator('[data-f="task_key"]').fill("summary")
+    row.locator('[data-f="notebook_path"]').fill("tests/server/pages_job/load.ipynb")
+    row.locator('[data-f="max_retries"]').fill("1")
+    page.click("#daily-2am")
+    assert page.input_value("#cron") == "0 0 2 * * ?"
+    page.click("#view-yaml")
+    page.wait_for_selector("#yaml-card:not([hidden])")
+    pane = page.inner_text("#yaml-pane")
+    assert "quartz_cron_expression: 0 0 2 * * ?" in pane and "task_key: summary" in pane and not bundle.exists()
+    shot(page, "8-create-job")
+    page.click("#save-job")
+    page.wait_for_url(re.compile(r".*/jobs/\d+$"))
+    assert page.inner_text("h1").startswith("weekly summary")
+    assert len(page.locator("#next-fires li").all()) == 5
+    assert "max_retries: 1" in bundle.read_text()
+    shot(page, "9-created-job")
