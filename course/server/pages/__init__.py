@@ -12,6 +12,8 @@ graph (server-sent events, `live.py`). No front-end build step.
     notebook    an executed notebook as HTML (nbconvert, cached by mtime), its failing cell
     live        the run page's event stream
     links       page links for the lessons, when a local workspace is running
+    editor      the job form written into a bundle YAML file, comments kept (ruamel.yaml)
+    editor_routes  /jobs/new, /jobs/{job_id}/edit, the form's preview and save
 
 Pages: /jobs, /jobs/{job_id}, /runs/{run_id} (or /jobs/{job_id}/runs/{run_id}; + /events), /task-runs/{task_run_id} (+ /notebook).
 """
