@@ -249,6 +249,15 @@ def test_editor_saves_into_the_bundle_keeping_comments_and_refuses_a_bad_job(ser
         page = client.get(f"/jobs/{job_id}").text
         assert "orders job" in page and f'href="/jobs/{job_id}/edit"' in page
         assert '"task_key": "transform"' in client.get(f"/jobs/{job_id}/edit").text
+        # Pause on the job page writes pause_status into the file, comments kept, and the history's settings
+        assert 'data-kind="file"' in page
+        paused = client.post(f"/jobs/{job_id}/pause", json={"block": "schedule", "paused": False})
+        assert paused.status_code == 200, paused.text
+        assert "pause_status: UNPAUSED" in bundle.read_text() and "# the name people see" in bundle.read_text()
+        assert '<span class="badge ok" id="pause-status">Active</span>' in client.get(f"/jobs/{job_id}").text
+        client.post(f"/jobs/{job_id}/pause", json={"block": "schedule", "paused": True}).raise_for_status()
+        text = bundle.read_text()
+        assert "pause_status: PAUSED" in text
         # a dependency on a task that does not exist: one sentence naming the field, the file unchanged
         bad = _editor_form(bundle, tasks=[{"task_key": "transform", "notebook_path": "tests/server/pages_job/transform.ipynb",
                                            "depends_on": ["nope"]}])

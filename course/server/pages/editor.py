@@ -161,3 +161,26 @@ def save(path: Path, job_key: str, form: dict):
         raise
     os.replace(tmp, path)
     return load_job(path, job_key=job_key)
+
+
+def set_pause(path: Path, job_key: str, block: str, paused: bool):
+    """Set `pause_status` of the job's `schedule` / `trigger` / `continuous` block in its bundle file,
+    comments kept; returns the job as it now loads (EditorError, file unchanged, if it does not)."""
+    yaml = _yaml()
+    doc = yaml.load(path.read_text(encoding="utf-8"))
+    job = ((doc or {}).get("resources") or {}).get("jobs", {}).get(job_key)
+    if not isinstance(job, CommentedMap) or not isinstance(job.get(block), CommentedMap):
+        raise EditorError(f"{path}: resources.jobs.{job_key}.{block} is not in this file (set in a target or "
+                          "an included file?): pause it where it is defined")
+    job[block]["pause_status"] = "PAUSED" if paused else "UNPAUSED"
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    tmp = path.with_name(f".{path.name}.editor-tmp.yml")
+    tmp.write_text(out.getvalue(), encoding="utf-8")
+    try:
+        load_job(tmp, job_key=job_key)
+    except JobSpecError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EditorError(str(exc).replace(str(tmp), str(path))) from None
+    os.replace(tmp, path)
+    return load_job(path, job_key=job_key)

@@ -133,7 +133,26 @@ def editor_routes(state: Any, render: Callable[..., Response]) -> list[Route]:
                                                   "target": loaded.target})
         return JSONResponse({"job_id": job_id, "file": str(file), "job_key": loaded.key})
 
+    async def pause(request: Request) -> Response:
+        """Pause / resume a job defined in a bundle YAML file: its pause_status there, which the
+        scheduler reads again once the job's row changes (ensure_job below)."""
+        job_id = request.path_params["job_id"]
+        body = await request.json()
+        try:
+            job = state.history.job(job_id)
+            file = editable_file(job.get("source"))
+            if file is None:
+                raise editor.EditorError(f"job {job_id} is not defined in a bundle YAML file")
+            loaded = editor.set_pause(file, job["source"].get("job_key") or "", str(body.get("block")),
+                                      bool(body.get("paused")))
+        except (editor.EditorError, RunNotFound) as exc:
+            return JSONResponse({"message": str(exc)}, status_code=400)
+        state.history.ensure_job(loaded.settings.name or loaded.key, loaded.settings.as_dict(),
+                                 source={"file": str(file.resolve()), "job_key": loaded.key, "target": loaded.target})
+        return JSONResponse({"job_id": job_id, "paused": bool(body.get("paused"))})
+
     return [
+        Route("/jobs/{job_id:int}/pause", pause, methods=["POST"]),
         Route("/jobs/new", new_job),
         Route("/jobs/{job_id:int}/edit", edit_job),
         Route("/jobs/editor/preview", preview, methods=["POST"]),

@@ -70,11 +70,15 @@ function setupJobPage() {
       try {
         const jobId = Number(toggle.dataset.jobId);
         const block = toggle.dataset.block;
-        const job = await api("GET", "/api/2.2/jobs/get?job_id=" + jobId);
-        const current = Object.assign({}, job.settings[block]);
         const pausing = toggle.dataset.paused !== "true";
-        current.pause_status = pausing ? "PAUSED" : "UNPAUSED";
-        await api("POST", "/api/2.2/jobs/update", { job_id: jobId, new_settings: { [block]: current } });
+        if (toggle.dataset.kind === "file") {   // a bundle job: its file says whether it is paused
+          await editorCall("/jobs/" + jobId + "/pause", { block, paused: pausing });
+        } else {                                 // an API job: jobs/update, as the workspace's UI does
+          const job = await api("GET", "/api/2.2/jobs/get?job_id=" + jobId);
+          const current = Object.assign({}, job.settings[block]);
+          current.pause_status = pausing ? "PAUSED" : "UNPAUSED";
+          await api("POST", "/api/2.2/jobs/update", { job_id: jobId, new_settings: { [block]: current } });
+        }
         window.location.reload();
       } catch (e) {
         toggle.disabled = false;
