@@ -10,6 +10,7 @@ stopped. What happens goes to `<state>/server/scheduler.log`.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ class Stopped(Exception):
 class Watcher:
     """One job's trigger watched in a thread until `stop()`."""
 
-    def __init__(self, scheduler: "Scheduler", job_id: int, source: dict, version: int):
+    def __init__(self, scheduler: "Scheduler", job_id: int, source: dict, version: str):
         self.scheduler, self.job_id, self.source, self.version = scheduler, job_id, source, version
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.main, daemon=True, name=f"day7-schedule-{job_id}")
@@ -102,8 +103,10 @@ class Scheduler:
             if not any(settings.get(k) for k in ("schedule", "trigger", "continuous")):
                 continue
             seen.add(job["job_id"])
+            # The definition, not updated_time: each run rewrites the history's snapshot of an API job.
+            version = json.dumps(settings, sort_keys=True)
             current = self.watchers.get(job["job_id"])
-            if current is not None and current.version == job["updated_time"]:
+            if current is not None and current.version == version:
                 continue
             if current is not None:
                 current.stop()
@@ -112,7 +115,7 @@ class Scheduler:
             except Exception:  # noqa: BLE001 - its file is gone: nothing to watch
                 self.watchers.pop(job["job_id"], None)
                 continue
-            watcher = Watcher(self, job["job_id"], source, job["updated_time"])
+            watcher = Watcher(self, job["job_id"], source, version)
             self.watchers[job["job_id"]] = watcher
             watcher.thread.start()
         for job_id in [j for j in self.watchers if j not in seen]:

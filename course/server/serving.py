@@ -17,8 +17,10 @@ from course.server.state import ServerState
 
 def _config(state: ServerState) -> uvicorn.Config:
     # h11 and asyncio: pure Python, always present; access logs off (the history is the record)
+    # keep-alive 75 s (uvicorn's default is 5 s): SDK waiters poll every few seconds on pooled
+    # connections, and a connection closed just as a client reuses it is a failed request
     return uvicorn.Config(create_app(state), log_level="warning", access_log=False, lifespan="off",
-                          timeout_graceful_shutdown=5)
+                          timeout_graceful_shutdown=5, timeout_keep_alive=75)
 
 
 def serve_forever(state: ServerState, sock: socket.socket, *, scheduler: bool = True) -> None:
@@ -35,9 +37,10 @@ def serve_forever(state: ServerState, sock: socket.socket, *, scheduler: bool = 
 
 
 class BackgroundServer:
-    """The server in a daemon thread on 127.0.0.1 (port 0: a free one); `with` starts and stops it."""
+    """The server in a daemon thread on 127.0.0.1 (port 0: a free one); `with` starts and stops it.
+    `scheduler`: fire the jobs' triggers too; `warm`: have a spare worker ready for the first run."""
 
-    def __init__(self, state: ServerState, port: int = 0, *, scheduler: bool = False):
+    def __init__(self, state: ServerState, port: int = 0, *, scheduler: bool = False, warm: bool = False):
         self.state = state
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto named: asyncio sets TCP_NODELAY only then (else +40 ms a reply)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -48,13 +51,15 @@ class BackgroundServer:
         self.server.install_signal_handlers = lambda: None  # a thread: signals stay the main thread's
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True,
                                        name="day7-server")
-        self.scheduler = scheduler
+        self.scheduler, self.warm = scheduler, warm
 
     @property
     def host(self) -> str:
         return self.state.host
 
     def start(self) -> "BackgroundServer":
+        if self.warm:
+            self.state.launcher.warm()
         if self.scheduler:
             from course.server.scheduler import Scheduler
             self.state.started.append(Scheduler(self.state).start())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from course.jobs.local.history import History
 from course.platform import paths
@@ -41,6 +42,7 @@ class ServerState:
     user: str
     host: str = ""
     started: list = field(default_factory=list)  # background threads (the scheduler), for stop()
+    handler_limiter: Any = None  # the API handlers' thread limit (api.common), bound to the server's loop
 
     @classmethod
     def open(cls, home: Path | None = None) -> "ServerState":

@@ -19,10 +19,11 @@ from course.server.state import ServerState
 
 
 @pytest.fixture(scope="module")
-def local_workspace(tmp_path_factory):
+def local_workspace(tmp_path_factory, request):
+    """The server; a module that runs jobs sets `WARM_WORKER = True` (a spare worker imports meanwhile)."""
     home = tmp_path_factory.mktemp("workspace-home")
     with paths.using_home(home):  # the children the server starts get this DAY7_HOME too
-        server = BackgroundServer(ServerState.open(home)).start()
+        server = BackgroundServer(ServerState.open(home), warm=getattr(request.module, "WARM_WORKER", False)).start()
         try:
             yield server
         finally:

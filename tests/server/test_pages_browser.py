@@ -187,4 +187,8 @@ def test_create_a_job_in_the_page(workspace, page, tmp_path):
     assert page.inner_text("h1").startswith("weekly summary")
     assert len(page.locator("#next-fires li").all()) == 5
     assert "max_retries: 1" in bundle.read_text()
-    shot(page, "9-created-job")
+    # a bundle job's Pause writes pause_status into its file
+    page.click("#pause-toggle")
+    page.wait_for_function("document.getElementById('pause-status').innerText === 'Paused'")
+    assert "pause_status: PAUSED" in bundle.read_text()
+    shot(page, "9-created-job-paused")

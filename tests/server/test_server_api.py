@@ -23,6 +23,7 @@ from course.jobs.local.history import History
 from server_fixtures import b64, jupyter, local_workspace, sdk  # noqa: F401
 
 pytestmark = pytest.mark.slow
+WARM_WORKER = True  # the first run-now finds a worker with its imports done
 
 FOLDER = "/Workspace/Users/learner@example.com/day7"
 
