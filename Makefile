@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_environments.py
 	$(BIN)/python bench/bench_runner.py
 	$(BIN)/python bench/bench_grade_class.py --learners 30
+	$(BIN)/python bench/bench_server.py
 
 exercises: $(STAMP)
 	$(BIN)/python runner.py exercises release

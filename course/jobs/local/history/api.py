@@ -26,8 +26,12 @@ class RunViews(Runs):
     """`get_run`, `list_runs` and `get_output`, in the Jobs API 2.2 shapes."""
 
     def _url(self, *parts: str) -> str:
-        """file:// URL below the runs folder next to the database."""
-        return self.runs_root.joinpath(*parts).resolve().as_uri()
+        """file:// URL below the runs folder next to the database (the folder resolved once:
+        resolving every run's path was most of the time `runs/list` took)."""
+        root = self.__dict__.get("_runs_root_resolved")
+        if root is None:
+            root = self.__dict__["_runs_root_resolved"] = self.runs_root.resolve()
+        return root.joinpath(*parts).as_uri()
 
     def _run_task(self, row: sqlite3.Row, conn: sqlite3.Connection | None = None) -> jobs.RunTask:
         """A task_runs row as a jobs.RunTask (API shape); with `conn`, a for-each task run
@@ -39,7 +43,8 @@ class RunViews(Runs):
         kind = self._task_fields(row)
         if row["task_type"] == "for_each_task" and conn is not None:
             kind["for_each_task"] = for_each_run(row, conn)
-        url = (Path(row["output_path"]).resolve().as_uri() if row["output_path"]
+        output = Path(row["output_path"]) if row["output_path"] else None
+        url = ((output if output.is_absolute() else output.resolve()).as_uri() if output
                else self._url(str(row["run_id"]), row["task_key"]))
         return jobs.RunTask(
             task_key=row["task_key"],
