@@ -24,6 +24,7 @@ class RunOptions:
     on_update: Callable[[Any], None] | None = None   # called with a jobs.Run after each change
     on_note: Callable[[str], None] | None = None     # one-line notes for the person watching
     max_queue_seconds: float = 48 * 3600             # Databricks: "queued for up to 48 hours"
+    calling_jobs: tuple[int, ...] = ()               # run_job_task: the jobs whose tasks started this run
 
 
 class Execution:

@@ -40,8 +40,10 @@ def execute(req: AttemptRequest) -> Outcome:
 
     spec = req.task.run_job_task
     key = req.task.task_key
-    if req.refs.job_id == spec.job_id:
-        return Outcome("FAILED", f"task '{key}': a job cannot run itself (job_id {spec.job_id})")
+    calling = (*(req.options.calling_jobs if req.options else ()), req.refs.job_id)
+    if spec.job_id in calling:  # it would wait for itself (or run forever): Databricks refuses cycles too
+        chain = " -> ".join(str(j) for j in (*calling[calling.index(spec.job_id):], spec.job_id))
+        return Outcome("FAILED", f"task '{key}': job {spec.job_id} is already running this one (jobs {chain})")
     child = _child_job(req, spec.job_id)
     if isinstance(child, Outcome):
         return child
@@ -55,7 +57,7 @@ def execute(req: AttemptRequest) -> Outcome:
             linked.append(run.run_id)
             req.record(child_run_id=run.run_id)
     note = req.options.on_note if req.options else None
-    options = RunOptions(overrides=overrides, trigger="RUN_JOB_TASK", on_update=on_update,
+    options = RunOptions(overrides=overrides, trigger="RUN_JOB_TASK", on_update=on_update, calling_jobs=calling,
                          on_note=(lambda text: note(f"{key} -> {text}")) if note else None)
     runner = LocalRunner(child, req.history, options)
     req.attempt.on_kill(lambda: runner.cancel("CANCELED"))

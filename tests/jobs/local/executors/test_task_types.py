@@ -314,3 +314,29 @@ def test_paths_in_an_included_file_are_its_own_for_sql_and_nested_tasks(tmp_path
         """))
     loaded = load_job(tmp_path / "databricks.yml")
     assert loaded.relative_paths == {"q": "resources/src/q.sql", "one": "resources/src/one.py"}
+
+
+def test_jobs_running_each_other_fail_instead_of_waiting_for_themselves(tmp_path):
+    from course.jobs.local.history import History
+    from course.jobs.local.runner import LocalRunner, RunOptions
+    from course.jobs.spec import load_job
+
+    path = _bundle(tmp_path, """
+        resources:
+          jobs:
+            a:
+              queue: {enabled: true}
+              tasks:
+                - task_key: call_b
+                  run_job_task: {job_id: "${resources.jobs.b.id}"}
+            b:
+              tasks:
+                - task_key: call_a
+                  run_job_task: {job_id: "${resources.jobs.a.id}"}
+        """)
+    history = History()
+    run = history.get_run(LocalRunner(load_job(path, job_key="a"), history, RunOptions()).run())
+    (task,) = run.tasks
+    assert value(task.state.result_state) == "FAILED"
+    child = history.get_run(history.get_output(task.run_id).run_job_output.run_id)
+    assert "is already running this one (jobs " in child.tasks[0].state.state_message
