@@ -261,9 +261,10 @@ def apply_target(tree: dict, tgt: dict) -> dict:
     return tree
 
 
-def _add_python_jobs(bundle: Bundle, target: str | None) -> None:
+def _add_python_jobs(bundle: Bundle, target: str | None, tgt: dict) -> None:
     """Jobs defined in Python join the YAML ones (a YAML job of the same key stays as it is)."""
-    resources, declared = load_python_resources(bundle.tree, target, bundle.root, bundle.path)
+    resources, declared = load_python_resources(bundle.tree, target, tgt.get("variables") or {},
+                                                bundle.root, bundle.path)
     known = ((bundle.tree.get("resources") or {}).get("jobs") or {})
     added = {k: v for k, v in (resources.get("jobs") or {}).items() if k not in known}
     for key, job in added.items():
@@ -279,7 +280,7 @@ def bundle_jobs(path: Path, data: dict, target: str | None, preferred: str | Non
     bundle = load_bundle(path, data)
     tname, tgt = select_target(bundle, target, preferred)
     if has_python(bundle.tree):
-        _add_python_jobs(bundle, tname)
+        _add_python_jobs(bundle, tname, tgt)
     tree = apply_target(bundle.tree, tgt)
     jobs_map = (tree.get("resources") or {}).get("jobs") or {}
     return bundle, tname, tgt, tree, jobs_map

@@ -61,12 +61,17 @@ def _lines(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
-def load_python_resources(tree: dict, target: str | None, root: Path, file: Path) -> tuple[dict, dict[str, Path]]:
-    """(resources with the Python-defined ones added, job key -> the .py file defining it)."""
+def load_python_resources(tree: dict, target: str | None, target_variables: dict, root: Path,
+                          file: Path) -> tuple[dict, dict[str, Path]]:
+    """(resources with the Python-defined ones added, job key -> the .py file defining it).
+    The Python code sees variables as the bundle and the target set them (`--var` is applied
+    later, to the YAML that comes back, where `${var.x}` is substituted)."""
     conf = tree.get("python") or (tree.get("experimental") or {}).get("python") or {}
     python = _interpreter(conf, root, file)
-    variables = {name: {"value": spec.get("default") if isinstance(spec, dict) else spec}
-                 for name, spec in (tree.get("variables") or {}).items()}
+    def value(name, spec):
+        chosen = target_variables.get(name, spec.get("default") if isinstance(spec, dict) else spec)
+        return chosen.get("default") if isinstance(chosen, dict) and "default" in chosen else chosen
+    variables = {name: {"value": value(name, spec)} for name, spec in (tree.get("variables") or {}).items()}
     data = {"bundle": {**(tree.get("bundle") or {}), "target": target or "default"}, "variables": variables,
             "python": conf, "resources": tree.get("resources") or {}}
     out, locations = _phase(python, "load_resources", data, root, file)
