@@ -172,6 +172,11 @@ def _rewrite_names(sql: str) -> str:
     return "".join(out)
 
 
+def rewrite_names(sql: str) -> str:
+    """`sql` with its Unity Catalog three-part names mapped (text only; for SQL run elsewhere)."""
+    return _rewrite_names(sql)
+
+
 def _quote(schema: str) -> str:
     return schema if re.fullmatch(r"\w+", schema) else "`" + schema.replace("`", "``") + "`"
 
