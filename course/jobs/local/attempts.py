@@ -152,5 +152,5 @@ class TaskAttempts:
         request = AttemptRequest(task=task, settings=ex.settings, job_parameters=scope.job_parameters, refs=refs,
                                  context=context, attempt=attempt, output_stem=folder / stem, compute=ex.compute,
                                  record_output=lambda path: ex.history.update_task_run(tr, output_path=path),
-                                 kernel_taken=lambda pool: ex.refill(scope, pool))
+                                 kernel_taken=lambda pool: ex.refill(scope, pool), job=ex.loaded)
         return executor.execute(request)

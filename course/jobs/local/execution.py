@@ -41,6 +41,7 @@ class Execution:
         self.job_id: int | None = None
         self.run_dir: Path | None = None
         self.compute = None                    # compute.manager.Compute while a scope executes
+        self.loaded = None                     # the spec.LoadedJob this runner was given
         self.events: queue.Queue = queue.Queue()   # workers -> loop: ("changed" | "done", key, payload)
         self._attempts: dict[str, Any] = {}
         self._lock = threading.RLock()  # re-entrant: cancel() may run in a signal handler

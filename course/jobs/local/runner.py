@@ -36,6 +36,7 @@ class LocalRunner:
         self.history = history or History()
         self.options = options or RunOptions()
         self.ex = Execution(self.settings, self.history, self.options)
+        self.ex.loaded = loaded
         self._notifier = None       # notify.Notifier, made per run or repair
         self._notifications = None  # its NotificationListener
         self.ex.bus.subscribe(HistoryRecorder(self.history))  # first: the others read what it wrote

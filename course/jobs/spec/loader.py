@@ -14,6 +14,7 @@ from typing import Any
 from course.jobs.spec.bundle import JOB_BUNDLE_ONLY_KEYS, MODES, bundle_jobs, pause_for_development
 from course.jobs.spec.errors import JobSpecError, join, names, suggest
 from course.jobs.spec.files import localise_paths
+from course.jobs.spec.pipelines import load_pipelines
 from course.jobs.spec.interpolate import Substitution, as_text, builtin_refs, variable_values
 from course.jobs.spec.reading import open_definition
 from course.jobs.spec.validate import build
@@ -47,6 +48,7 @@ class LoadedJob:
     # the local user name in ${workspace.current_user.*} and the default paths
     # (deploying swaps it for the workspace user)
     user: str | None = None
+    pipelines: dict[str, dict] = field(default_factory=dict)  # resources.pipelines, local paths
 
     def field_path(self, sub: str) -> str:
         """``sub`` (e.g. ``tasks[0].depends_on``) as a path from the top of the source file."""
@@ -128,6 +130,7 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
     for k in ("root_path", "file_path", "artifact_path", "state_path"):
         workspace[k] = subst.ref(f"workspace.{k}", path, f"workspace.{k}", True)
     rel = localise_paths(settings, prefix, file_of, bundle.root, bundle.root, workspace["file_path"])
+    pipelines = load_pipelines(tree, subst, bundle.root, path)
     resolved_vars = {name: as_text(subst.var(name, path, f"variables.{name}"))
                      for name in declared if name in values and not
                      (isinstance(values[name][0], dict) and "lookup" in values[name][0])}
@@ -135,7 +138,7 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
         key=key, settings=settings, source=path.resolve(), root=bundle.root.resolve(),
         target=tname, mode=mode, bundle_name=subst.ref("bundle.name", path, "bundle.name", True),
         workspace=workspace, variables=resolved_vars, relative_paths=rel, raw=raw, paused=paused,
-        field_prefix=prefix, user=user)
+        field_prefix=prefix, user=user, pipelines=pipelines)
 
 
 def _load_json(path: Path, data: dict, kind: str, job_key: str | None) -> LoadedJob:

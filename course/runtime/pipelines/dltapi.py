@@ -41,6 +41,8 @@ class State:
     batch: bool = False                         # counting: streaming reads are batch reads
     target_expectations: dict[str, list[Expectation]] = field(default_factory=dict)
     spark: object = None                        # the session proxy modules see as `spark`
+    session: object = None                      # the real session and the graph, for analysing
+    graph_id: str | None = None                 # a query while the graph is being defined
 
 
 state = State()
@@ -100,6 +102,18 @@ def is_streaming(df) -> bool:
     return False
 
 
+def _streams(fn, dataset: str) -> bool:
+    """Whether `fn`'s query streams; called as SDP calls a flow (its analysis context), so that
+    names of the pipeline's own datasets resolve if Spark analyses the query eagerly."""
+    from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
+
+    if state.session is None:
+        return is_streaming(fn())
+    with add_pipeline_analysis_context(spark=state.session, dataflow_graph_id=state.graph_id,
+                                       flow_name=dataset):
+        return is_streaming(fn())
+
+
 def _register(fn, kind: str, name: str | None, options: dict):
     exps = list(getattr(fn, _ATTR, []))
     dataset = table_name(name or fn.__name__)
@@ -112,7 +126,7 @@ def _register(fn, kind: str, name: str | None, options: dict):
 
     query.__name__ = dataset.split(".")[-1]
     if kind == "auto":
-        kind = "streaming_table" if is_streaming(fn()) else "materialized_view"
+        kind = "streaming_table" if _streams(fn, dataset) else "materialized_view"
     options = {k: v for k, v in options.items() if v is not None}
     if kind == "view":
         _ORIGINAL["temporary_view"](query, name=dataset, **{k: v for k, v in options.items() if k in ("comment", "spark_conf")})
@@ -205,14 +219,14 @@ def define_view(query: Callable, name: str) -> None:
 _ORIGINAL: dict[str, Callable] = {}
 
 
-def install(spark_proxy) -> None:
+def install(spark_proxy, session=None, graph_id: str | None = None) -> None:
     """`import dlt` answers with this module; `pyspark.pipelines` gains the expect decorators
     and its table decorators honour them (the originals are kept for registering)."""
     import sys
 
     from pyspark import pipelines as dp
 
-    state.spark = spark_proxy
+    state.spark, state.session, state.graph_id = spark_proxy, session, graph_id
     if not _ORIGINAL:
         _ORIGINAL.update({name: getattr(dp, name) for name in (
             "table", "materialized_view", "temporary_view", "create_streaming_table", "append_flow",

@@ -46,7 +46,7 @@ def _register(session, spec: dict, gid: str) -> tuple[list[dltapi.Dataset], list
 
     registry = SparkConnectGraphElementRegistry(session, gid)
     spark = sources.PipelineSpark()
-    dltapi.install(spark)
+    dltapi.install(spark, session, gid)
     rewriter = sqltext.Rewriter(spec["configuration"])
     sql_datasets: list[dltapi.Dataset] = []
     root = Path(spec["root"])
@@ -84,7 +84,9 @@ def _count_expectations(session, datasets, file_sources) -> list[dict]:
     dltapi.state.batch = True
     spark = dltapi.state.spark
     for source in file_sources:
-        sources.file_source_reader(spark, source, streaming=False).createOrReplaceTempView(source.view)
+        # `_metadata` (file name, size …) kept as a plain column: a temporary view would hide it
+        df = sources.file_source_reader(spark, source, streaming=False)
+        df.select("*", "_metadata").createOrReplaceTempView(source.view)
     results = []
     for d in datasets:
         if not d.expectations:
@@ -123,8 +125,8 @@ def run(spec: dict) -> dict:
     flows: dict[str, str] = {}
     _log("starting the update" + (" (full refresh)" if spec["full_refresh"] else ""))
     try:
-        for result in start_run(session, gid, full_refresh=None, full_refresh_all=bool(spec["full_refresh"]),
-                                refresh=None, dry=False, storage=spec["storage"]):
+        for result in start_run(session, gid, full_refresh=spec.get("full_refresh_selection"),
+                                full_refresh_all=bool(spec["full_refresh"]), refresh=spec.get("refresh_selection"), dry=False, storage=spec["storage"]):
             if "pipeline_event_result" not in result:
                 continue
             event = result["pipeline_event_result"].event
@@ -161,6 +163,9 @@ def main(argv: list[str]) -> int:
         summary = {"pipeline": spec["name"], "state": "FAILED", "error": str(exc), "tables": [],
                    "expectations": [], "events": []}
     except Exception as exc:  # Spark's own errors (a bad query, a missing table): their first paragraph
+        import traceback
+
+        print(traceback.format_exc().split("\n\nJVM stacktrace:")[0], flush=True)
         summary = {"pipeline": spec["name"], "state": "FAILED", "tables": [], "expectations": [], "events": [],
                    "error": str(exc).split("\n\nJVM stacktrace:")[0].strip()}
     Path(spec["summary"]).write_text(json.dumps(summary, indent=2))

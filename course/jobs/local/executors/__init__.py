@@ -18,6 +18,7 @@ EXECUTORS = {
     "notebook_task": "notebook",
     "spark_python_task": "python_file",
     "condition_task": "condition",
+    "pipeline_task": "pipeline",
 }
 
 

@@ -80,3 +80,4 @@ class AttemptRequest:
     compute: Any                       # compute.manager.Compute: pools and cluster addresses
     record_output: Callable[[str], None]   # tell the history where the output lives
     kernel_taken: Callable[[Any], None] = lambda pool: None  # a task took a kernel from `pool`
+    job: Any = None                    # spec.LoadedJob: the bundle's other resources (pipelines)
