@@ -1,4 +1,3 @@
-# Databricks notebook source
 # Gold as pipeline datasets: the three tables of solutions/03_gold.ipynb, each a materialized view
 # over silver_events (defined in silver_events.sql of the same pipeline).
 import dlt
@@ -25,7 +24,7 @@ def funnel_counts():
 def rate(part, whole):
     return F.when(F.col(whole) > 0, F.round(F.col(part) / F.col(whole), 4))
 
-# COMMAND ----------
+
 
 
 @dlt.table(comment="Daily funnel by category and brand", table_properties={"quality": "gold"})

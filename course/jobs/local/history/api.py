@@ -199,5 +199,7 @@ class RunViews(Runs):
         notebook = None
         if self._task_type(row) == "notebook_task" and states.is_terminal(row["life_cycle_state"]):
             notebook = jobs.NotebookOutput(result=row["exit_value"], truncated=False)
-        return jobs.RunOutput(notebook_output=notebook, error=row["error"], error_trace=row["error_trace"],
+        # a pipeline update's summary (tables, rows, expectations: executors/pipeline.py) as its logs
+        logs = row["exit_value"] if self._task_type(row) == "pipeline_task" else None
+        return jobs.RunOutput(notebook_output=notebook, logs=logs, error=row["error"], error_trace=row["error_trace"],
                               metadata=metadata)
