@@ -113,7 +113,9 @@ def run(spec: dict) -> dict:
                "tables": [], "expectations": [], "events": [], "error": None}
     session = get_spark()
     conf = dict(spec["configuration"])
-    conf.setdefault("spark.sql.streaming.schemaInference", "true")
+    conf.setdefault("spark.sql.streaming.schemaInference", "true")  # read_files / Auto Loader infer
+    # a failed flow fails the update at once (SDP would retry it twice): the task's max_retries retry it
+    conf.setdefault("spark.sql.pipelines.maxFlowRetryAttempts", "0")
     for k, v in conf.items():
         session.conf.set(k, v)
     session.sql(f"CREATE SCHEMA IF NOT EXISTS `{spec['schema']}`")
