@@ -75,6 +75,17 @@ def test_an_incremental_update_reads_only_new_files(orders_run):
     assert (tables["orders_raw"]["rows_written"], tables["orders_raw"]["rows"]) == (0, 6)
 
 
+def test_runs_output_shows_the_summary(orders_run, module_home, capsys):
+    from course.cli import main
+
+    _run, tasks, _outputs = orders_run
+    assert tasks["refresh"].pipeline_task.pipeline_id == "${resources.pipelines.orders.id}"
+    module_home(lambda: main(["runs", "output", str(tasks["refresh"].run_id)]))
+    out = capsys.readouterr().out
+    assert "orders_raw: 6 rows written, 6 in total" in out
+    assert "expectation orders_clean.positive_amount (drop): 4 passed, 2 failed, 2 dropped" in out
+
+
 def test_a_failing_expectation_fails_the_task_and_names_itself(orders_run):
     _run, tasks, outputs = orders_run
     assert tasks["strict"].state.result_state.value == "FAILED"

@@ -86,6 +86,8 @@ class RunViews(Runs):
             return {kind: jobs.RunConditionTask(op=jobs.ConditionTaskOp(defined["op"]), left=defined["left"],
                                                 right=defined["right"],
                                                 outcome=row["exit_value"] if done else None)}
+        if kind == "pipeline_task" and defined:
+            return {kind: jobs.PipelineTask.from_dict(defined)}
         return {}
 
     def _history_items(self, conn: sqlite3.Connection, run: sqlite3.Row,
