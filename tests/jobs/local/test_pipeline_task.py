@@ -43,7 +43,7 @@ def summary(output) -> dict:
 def test_the_update_writes_every_dataset_and_reports_rows(orders_run):
     run, tasks, outputs = orders_run
     assert run_state(run)[1] == "FAILED"                                # strict fails on purpose
-    assert tasks["refresh"].state.result_state.value == "SUCCESS"
+    assert tasks["refresh"].state.result_state.value == "SUCCESS", tasks["refresh"].state.state_message
     s = summary(outputs["refresh"])
     assert s["state"] == "COMPLETED" and s["full_refresh"] is True
     tables = {t["name"]: t for t in s["tables"]}

@@ -4,9 +4,10 @@ The pipeline comes from the bundle's `resources.pipelines` (`spec/pipelines.py`)
 task's `pipeline_id` is `${resources.pipelines.<key>.id}` (left literal by the loader
 today, so the key is read from it here), the key itself, or the pipeline's name. The
 update runs as its own Python process (`course.runtime.pipelines.driver`) through Spark
-Connect: on the task's job cluster when it names one (`job_cluster_key`), otherwise on
-a cluster of the pipeline's own, started for the update as Databricks starts a pipeline's
-cluster (with the first `clusters[].spark_conf`), and stopped after it.
+Connect: on the run's job cluster (`compute.manager` gives a pipeline task the job's first
+job cluster when it names none), or, in a job without job clusters, on a cluster of the
+pipeline's own, started for the update as Databricks starts a pipeline's cluster (with the
+first `clusters[].spark_conf`), and stopped after it.
 
 Output: `pipeline.log` (the driver's lines and the update's events) and `summary.json`
 (state, duration, tables and their rows, expectation counts); the summary, without the

@@ -54,6 +54,7 @@ class RunViews(Runs):
             notebook_task=kind.get("notebook_task"),
             spark_python_task=kind.get("spark_python_task"),
             condition_task=kind.get("condition_task"),
+            pipeline_task=kind.get("pipeline_task"),
             resolved_values=kind.get("resolved_values"),
             run_page_url=url,
         )
