@@ -40,7 +40,6 @@ def gold_top_products():
     best_first = [F.desc("revenue"), F.desc("purchases"), F.desc("views"), F.asc("product_id")]
     return (dlt.read("silver_events").groupBy("product_id")
             .agg(F.max("category_code").alias("category_code"), F.max("brand").alias("brand"), *funnel_counts())
-            .drop("events")
             .orderBy(*best_first)
             .limit(TOP_N)
             .withColumn("rank", F.row_number().over(Window.partitionBy(F.lit(0)).orderBy(*best_first)))
