@@ -28,7 +28,8 @@ def rate(part, whole):
 
 
 @dlt.table(comment="Daily funnel by category and brand", table_properties={"quality": "gold"})
-@dlt.expect_or_fail("rates_are_shares", "conversion_rate IS NULL OR conversion_rate BETWEEN 0 AND 1")
+# A warning, not a failure: a day can have purchases of a product whose views fell on the day before.
+@dlt.expect("rates_are_shares", "conversion_rate IS NULL OR conversion_rate BETWEEN 0 AND 1")
 def gold_daily_funnel():
     return (dlt.read("silver_events").groupBy("event_date", "category_code", "brand").agg(*funnel_counts())
             .withColumn("cart_rate", rate("carts", "views"))
