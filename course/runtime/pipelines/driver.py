@@ -79,6 +79,27 @@ def _register(session, spec: dict, gid: str) -> tuple[list[dltapi.Dataset], list
     return datasets, rewriter.sources
 
 
+def _forget_registered_views(session, schema: str, datasets) -> None:
+    """A new job cluster registers the tables it finds on disk as EXTERNAL (course.runtime.catalog),
+    and SDP cannot refresh an external table (it truncates it). A materialized view is recomputed
+    in full anyway: its registration and folder go, and SDP creates it again."""
+    import shutil
+
+    from course.platform import paths
+
+    for d in datasets:
+        if d.kind != "materialized_view":
+            continue
+        name = d.name.split(".")[-1].strip("`")
+        try:
+            external = session.catalog.getTable(f"{schema}.{name}").tableType == "EXTERNAL"
+        except Exception:  # not there yet
+            continue
+        if external:
+            session.sql(f"DROP TABLE IF EXISTS `{schema}`.`{name}`")
+            shutil.rmtree(paths.warehouse_dir() / f"{schema}.db" / name, ignore_errors=True)
+
+
 def _count_expectations(session, datasets, file_sources) -> list[dict]:
     """Each dataset's expectations counted over its input, read once more as a batch."""
     dltapi.state.batch = True
@@ -120,7 +141,15 @@ def run(spec: dict) -> dict:
         session.conf.set(k, v)
     session.sql(f"CREATE SCHEMA IF NOT EXISTS `{spec['schema']}`")
     session.sql(f"USE `{spec['schema']}`")
-    gid = create_dataflow_graph(session, default_catalog=None, default_database=spec["schema"], sql_conf=conf)
+    graph = lambda: create_dataflow_graph(session, default_catalog=None, default_database=spec["schema"],  # noqa: E731
+                                          sql_conf=conf)
+    if any(t.tableType == "EXTERNAL" for t in session.catalog.listTables(spec["schema"])):
+        # learn the datasets' names on a graph of its own, forget them, then define the real graph
+        datasets, _ = _register(session, spec, graph())
+        _forget_registered_views(session, spec["schema"], datasets)
+        dltapi.state.datasets.clear()
+        dltapi.state.target_expectations.clear()
+    gid = graph()
     datasets, file_sources = _register(session, spec, gid)
     before = {d.name: _rows(session, d.name) for d in datasets}
     summary["setup_seconds"] = round(time.time() - started, 2)
