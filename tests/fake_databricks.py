@@ -54,6 +54,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import textwrap
 import threading
 import time
@@ -191,6 +192,7 @@ class FakeDatabricks:
         self.jobs: dict[int, dict] = {}
         self.runs: dict[int, JobRun] = {}
         self.repairs: dict[int, int] = {}             # repair id -> run id
+        self.pipelines: dict[str, dict] = {}          # pipeline id -> its spec
         self._outcomes: dict[str, deque] = {}
         self._ids = itertools.count(1000)             # one id space: jobs, runs, task runs, repairs
         self._object_ids = itertools.count(1)
@@ -279,7 +281,7 @@ class FakeDatabricks:
         try:
             if body is None:
                 raise ApiError(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request")
-            route = self._routes().get((h.command, url.path))
+            route = self._routes().get((h.command, url.path)) or self._pipeline_route(h.command, url.path)
             if url.path.startswith("/.well-known/databricks-config") and h.command == "GET":
                 payload = {"workspace_id": WORKSPACE_ID, "oidc_endpoint": f"{self.host}/oidc"}
             else:
@@ -330,6 +332,8 @@ class FakeDatabricks:
             ("POST", "/api/2.2/jobs/runs/repair"): self._runs_repair,
             ("GET", "/api/2.2/jobs/runs/get-output"): self._runs_get_output,
             ("POST", "/api/2.2/jobs/runs/cancel"): self._runs_cancel,
+            ("POST", "/api/2.0/pipelines"): self._pipelines_create,
+            ("GET", "/api/2.0/pipelines"): self._pipelines_list,
         }
 
     # ------------------------------------------------------------ identity
@@ -458,6 +462,54 @@ class FakeDatabricks:
 
     def _job(self, job_id: Any) -> dict:
         return _by_id(self.jobs, job_id, "Job")
+
+    # ------------------------------------------------------------ pipelines (create, list, get, edit)
+
+    def _pipeline_route(self, method: str, path: str):
+        prefix = "/api/2.0/pipelines/"
+        if not path.startswith(prefix) or "/" in path[len(prefix):]:
+            return None
+        handler = {"GET": self._pipelines_get, "PUT": self._pipelines_edit}.get(method)
+        return (lambda args: handler(dict(args, pipeline_id=path[len(prefix):]))) if handler else None
+
+    def _check_pipeline(self, spec: dict, own_id: str | None = None) -> dict:
+        if not spec.get("name"):
+            raise _bad("Pipeline name must be specified")
+        if not spec.get("allow_duplicate_names") and any(
+                p["name"] == spec["name"] and pid != own_id for pid, p in self.pipelines.items()):
+            raise ApiError(409, "RESOURCE_CONFLICT", f"Pipeline name '{spec['name']}' already exists")
+        for lib in spec.get("libraries") or []:
+            for kind in ("file", "notebook"):
+                path = (lib.get(kind) or {}).get("path")
+                if path and _canonical(path) not in self.objects:
+                    raise _bad(f"The {kind} library {path} does not exist in the workspace")
+        return {k: v for k, v in spec.items() if k not in ("pipeline_id", "allow_duplicate_names", "dry_run")}
+
+    def _pipelines_create(self, args: dict) -> dict:
+        pipeline_id = f"pl-{next(self._ids)}"
+        self.pipelines[pipeline_id] = self._check_pipeline(args)
+        return {"pipeline_id": pipeline_id}
+
+    def _pipeline(self, pipeline_id: str) -> dict:
+        if pipeline_id not in self.pipelines:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Pipeline {pipeline_id} does not exist.")
+        return self.pipelines[pipeline_id]
+
+    def _pipelines_edit(self, args: dict) -> dict:
+        self._pipeline(args["pipeline_id"])
+        self.pipelines[args["pipeline_id"]] = self._check_pipeline(args, args["pipeline_id"])
+        return {}
+
+    def _pipelines_get(self, args: dict) -> dict:
+        spec = self._pipeline(args["pipeline_id"])
+        return {"pipeline_id": args["pipeline_id"], "name": spec["name"], "state": "IDLE", "spec": spec}
+
+    def _pipelines_list(self, args: dict) -> dict:
+        # the filter the kit sends: name LIKE '<name>' (no wildcards in our names)
+        wanted = re.fullmatch(r"name LIKE '(.*)'", args.get("filter") or "")
+        name = wanted.group(1).replace("''", "'") if wanted else None
+        return {"statuses": [{"pipeline_id": pid, "name": p["name"], "state": "IDLE"}
+                             for pid, p in self.pipelines.items() if name is None or p["name"] == name]}
 
     def _jobs_create(self, args: dict) -> dict:
         settings = {k: v for k, v in args.items() if k != "access_control_list"}

@@ -1,6 +1,7 @@
 """`runner.py runs`: the run history (list, show one, a task's output)."""
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -79,6 +80,9 @@ def _output(history, args) -> int:
     print(f"task run {args.id}: {task.task_key if task else ''} {task_state(task) if task else ''}")
     if output.notebook_output and output.notebook_output.result is not None:
         print(f"exit value: {output.notebook_output.result}")
+    if output.logs and task is not None and task.pipeline_task is not None:
+        from course.jobs.local.executors.pipeline import describe  # the pipeline update's summary
+        print(describe(json.loads(output.logs)))
     if values:
         print("task values:")
         for key, value in values.items():

@@ -177,6 +177,11 @@ def _rewrite_names(sql: str) -> str:
     return "".join(out)
 
 
+def rewrite_names(sql: str) -> str:
+    """`sql` with its Unity Catalog three-part names mapped (text only; for SQL run elsewhere)."""
+    return _rewrite_names(sql)
+
+
 def quote_name(schema: str) -> str:
     """`schema` as SQL spells it: back-quoted unless it is a plain word."""
     return schema if re.fullmatch(r"\w+", schema) else "`" + schema.replace("`", "``") + "`"

@@ -104,6 +104,7 @@ def _rebase_paths(doc: dict, file: Path, root: Path) -> None:
     for tgt in (doc.get("targets") or {}).values():
         if isinstance(tgt, dict):
             jobs_maps.append(((tgt.get("resources") or {}).get("jobs") or {}))
+    _rebase_pipelines(doc, file, root)
     for jobs_map in jobs_maps:
         for job in jobs_map.values() if isinstance(jobs_map, dict) else ():
             tasks = list((job or {}).get("tasks") or [] if isinstance(job, dict) else ())
@@ -121,6 +122,23 @@ def _rebase_paths(doc: dict, file: Path, root: Path) -> None:
                             and str(spec.get("source", "")).upper() != "GIT"):
                         full = os.path.normpath(os.path.join(file.parent, p))
                         spec[attr] = Path(os.path.relpath(full, root)).as_posix()
+
+
+def _rebase_pipelines(doc: dict, file: Path, root: Path) -> None:
+    """The same for `resources.pipelines`: library paths and root_path (see spec/pipelines.py)."""
+    found = (doc.get("resources") or {}).get("pipelines") if isinstance(doc.get("resources"), dict) else None
+    rebase = lambda p: Path(os.path.relpath(os.path.normpath(os.path.join(file.parent, p)), root)).as_posix()  # noqa: E731
+    for pipeline in found.values() if isinstance(found, dict) else ():
+        if not isinstance(pipeline, dict):
+            continue
+        if isinstance(pipeline.get("root_path"), str) and not pipeline["root_path"].startswith(("/", "${")):
+            pipeline["root_path"] = rebase(pipeline["root_path"])
+        for lib in pipeline.get("libraries") or [] if isinstance(pipeline.get("libraries"), list) else ():
+            for kind, attr in (("file", "path"), ("notebook", "path"), ("glob", "include")):
+                body = lib.get(kind) if isinstance(lib, dict) else None
+                p = body.get(attr) if isinstance(body, dict) else None
+                if isinstance(p, str) and p and not p.startswith(("/", "${")):
+                    body[attr] = rebase(p)
 
 
 def _record_origins(bundle: Bundle, doc: dict, file: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from course.jobs.spec.bundle import JOB_BUNDLE_ONLY_KEYS, MODES, bundle_jobs, pause_for_development
 from course.jobs.spec.errors import JobSpecError, join, names, suggest
 from course.jobs.spec.files import localise_paths
+from course.jobs.spec.pipelines import load_pipelines
 from course.jobs.spec.interpolate import Substitution, as_text, builtin_refs, variable_values
 from course.jobs.spec.libraries import LibraryPlan, plan_libraries
 from course.jobs.spec.reading import open_definition
@@ -50,6 +51,7 @@ class LoadedJob:
     user: str | None = None
     libraries: LibraryPlan = field(default_factory=LibraryPlan)  # artifacts, where library paths start
     warnings: list[str] = field(default_factory=list)  # what the CLI would warn about (unknown keys)
+    pipelines: dict[str, dict] = field(default_factory=dict)  # resources.pipelines, local paths
 
     def field_path(self, sub: str) -> str:
         """``sub`` (e.g. ``tasks[0].depends_on``) as a path from the top of the source file."""
@@ -146,6 +148,7 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
         workspace[k] = subst.ref(f"workspace.{k}", path, f"workspace.{k}", True)
     rel = localise_paths(settings, prefix, file_of, bundle.root, bundle.root, workspace["file_path"])
     libraries = plan_libraries(settings, prefix, file_of, job_file, bundle.root, tree)
+    pipelines = load_pipelines(tree, subst, bundle.root, path)
     resolved_vars = {name: as_text(subst.var(name, path, f"variables.{name}"))
                      for name in declared if name in values and not
                      (isinstance(values[name][0], dict) and "lookup" in values[name][0])}
@@ -154,7 +157,7 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
         target=tname, mode=mode, bundle_name=subst.ref("bundle.name", path, "bundle.name", True),
         workspace=workspace, variables=resolved_vars, relative_paths=rel, raw=raw, paused=paused,
         field_prefix=prefix, user=user, warnings=list(bundle.warnings),
-        libraries=libraries)
+        libraries=libraries, pipelines=pipelines)
 
 
 def _load_json(path: Path, data: dict, kind: str, job_key: str | None, local: bool = True) -> LoadedJob:

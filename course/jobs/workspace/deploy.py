@@ -48,6 +48,7 @@ from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
 from course.jobs.spec import JobSpecError, LoadedJob
+from course.jobs.workspace import pipelines as pipeline_deploy
 from course.jobs.workspace.client import RemoteError, api_errors, current_user
 from course.jobs.workspace.naming import (PLACEHOLDER_USER, TAG_KEY, bundle_and_target, deployed_name,
                                           jobs_named, kit_tag, short_name)
@@ -87,6 +88,7 @@ class DeployResult:
     user: str = ""
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
+    pipelines: dict[str, dict] = field(default_factory=dict)   # key -> settings sent (and its id)
 
 
 # ---------------------------------------------------------------- pure translation
@@ -246,6 +248,20 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     return settings, sorted(uploads.values(), key=lambda u: u.remote)
 
 
+def _pipelines(loaded: LoadedJob, user: str, settings: jobs.JobSettings):
+    """(key -> pipeline settings, their uploads, key -> the tasks that run it) for the job's pipeline tasks."""
+    by_key = pipeline_deploy.used(loaded, settings)
+    specs, uploads = {}, []
+    for key in by_key:
+        name = loaded.pipelines[key]["name"]
+        if loaded.mode == "development":
+            name = f"[dev {short_name(user)}] {name}"
+        specs[key], ups = pipeline_deploy.plan(loaded, key, name, _file_path(loaded, user),
+                                               loaded.mode == "development", Upload)
+        uploads += ups
+    return specs, uploads, by_key
+
+
 def _notes(loaded: LoadedJob, user: str, dry_run: bool) -> list[str]:
     notes = []
     if dry_run and user == PLACEHOLDER_USER:
@@ -292,13 +308,20 @@ def deploy(loaded: LoadedJob, *, client=None, dry_run: bool = False) -> DeployRe
     if dry_run:
         user = os.environ.get("DATABRICKS_USERNAME") or PLACEHOLDER_USER
         settings, uploads = deployed_settings(loaded, user)
-        return DeployResult(job_id=None, url=None, uploads=uploads, settings=settings, created=False,
-                            user=user, dry_run=True, notes=_notes(loaded, user, True))
+        specs, more, by_key = _pipelines(loaded, user, settings)
+        pipeline_deploy.point_tasks(by_key, {k: f"<id of pipeline '{s['name']}'>" for k, s in specs.items()})
+        return DeployResult(job_id=None, url=None, uploads=uploads + more, settings=settings, created=False,
+                            user=user, dry_run=True, notes=_notes(loaded, user, True), pipelines=specs)
     if client is None:
         raise TypeError("deploy() needs a client (workspace.workspace_client()) unless dry_run=True")
     user = current_user(client)
     settings, uploads = deployed_settings(loaded, user)
-    _upload(client, uploads)  # files first: the job never points at a missing notebook
+    specs, more, by_key = _pipelines(loaded, user, settings)
+    _upload(client, uploads + more)  # files first: the job never points at a missing notebook
+    ids = {key: pipeline_deploy.create_or_update(client, spec)[0] for key, spec in specs.items()}
+    pipeline_deploy.point_tasks(by_key, ids)
+    for key, spec in specs.items():
+        spec["pipeline_id"] = ids[key]
     notes = _notes(loaded, user, False)
     ours, others = jobs_named(client, settings.name, kit_tag(loaded))
     if others and not ours:
@@ -316,6 +339,6 @@ def deploy(loaded: LoadedJob, *, client=None, dry_run: bool = False) -> DeployRe
         with api_errors(f"creating the job '{settings.name}'", client):
             job_id, created = client.jobs.create(**create_kwargs(settings)).job_id, True
     host = (client.config.host or "").rstrip("/")
-    return DeployResult(job_id=job_id, url=f"{host}/jobs/{job_id}", uploads=uploads, settings=settings,
-                        created=created, user=user, notes=notes)
+    return DeployResult(job_id=job_id, url=f"{host}/jobs/{job_id}", uploads=uploads + more, settings=settings,
+                        created=created, user=user, notes=notes, pipelines=specs)
 

@@ -44,6 +44,8 @@ class Compute:
             return task.job_cluster_key
         if task.new_cluster is not None:
             return f"task:{task.task_key}"
+        if task.pipeline_task is not None and self.settings.job_clusters:
+            return self.settings.job_clusters[0].job_cluster_key  # a pipeline update runs on the run's cluster
         return None
 
     def _cluster_spec(self, key: str):

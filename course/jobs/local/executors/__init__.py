@@ -22,6 +22,7 @@ EXECUTORS = {
     "sql_task": "sql",
     "for_each_task": "for_each",
     "run_job_task": "run_job",
+    "pipeline_task": "pipeline",
 }
 
 

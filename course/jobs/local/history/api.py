@@ -65,6 +65,7 @@ class RunViews(Runs):
             sql_task=kind.get("sql_task"),
             run_job_task=kind.get("run_job_task"),
             for_each_task=kind.get("for_each_task"),
+            pipeline_task=kind.get("pipeline_task"),
             resolved_values=kind.get("resolved_values"),
             run_page_url=url,
         )
@@ -101,6 +102,8 @@ class RunViews(Runs):
             return {kind: jobs.RunConditionTask(op=jobs.ConditionTaskOp(defined["op"]), left=defined["left"],
                                                 right=defined["right"],
                                                 outcome=row["exit_value"] if done else None)}
+        if kind == "pipeline_task" and defined:
+            return {kind: jobs.PipelineTask.from_dict(defined)}
         return {}
 
     def _history_items(self, conn: sqlite3.Connection, run: sqlite3.Row,
@@ -218,7 +221,9 @@ class RunViews(Runs):
         if self._task_type(row) == "notebook_task" and states.is_terminal(row["life_cycle_state"]):
             notebook = jobs.NotebookOutput(result=row["exit_value"], truncated=False)
         child = jobs.RunJobOutput(run_id=row["child_run_id"]) if row["child_run_id"] else None
-        return jobs.RunOutput(notebook_output=notebook, error=row["error"], error_trace=row["error_trace"],
+        # a pipeline update's summary (tables, rows, expectations: executors/pipeline.py) as its logs
+        logs = row["exit_value"] if self._task_type(row) == "pipeline_task" else None
+        return jobs.RunOutput(notebook_output=notebook, logs=logs, error=row["error"], error_trace=row["error_trace"],
                               metadata=metadata, run_job_output=child)
 
 
