@@ -38,6 +38,7 @@ class LocalRunner:
         self.ex = Execution(self.settings, self.history, self.options)
         self._notifier = None       # notify.Notifier, made per run or repair
         self._notifications = None  # its NotificationListener
+        self._cluster_map: tuple[dict, str | None] = ({}, None)  # DAY7_CLUSTERS, read per run
         self.ex.bus.subscribe(HistoryRecorder(self.history))  # first: the others read what it wrote
         if self.options.on_update:
             self.ex.bus.subscribe(ProgressListener(self.options.on_update, self.history))
@@ -136,6 +137,12 @@ class LocalRunner:
             raise RunError(str(exc)) from None
         self._notifier = notifier
         self._notifications = NotificationListener(notifier, self.history)
+        from course.jobs.local.compute.mapping import ClusterMapError, load_cluster_map
+
+        try:
+            self._cluster_map = load_cluster_map()  # DAY7_CLUSTERS: a bad file is exit 2 too
+        except ClusterMapError as exc:
+            raise RunError(str(exc)) from None
 
     def _end_early(self, finished: RunFinished) -> None:
         """The run ended before it ran anything (bad parameters, skipped or canceled in the queue)."""
@@ -187,7 +194,8 @@ class LocalRunner:
         ex.run_dir.mkdir(parents=True, exist_ok=True)
         self._notifier.run_dir = ex.run_dir  # e-mails point at the run's folder
         ex.job_id = job_id
-        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost)
+        ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost,
+                             resources_clusters=getattr(self.loaded, "clusters", None), cluster_map=self._cluster_map)
         loop = RunLoop(ex, scope)
         job_timer = None
         restore_signals = self._trap_signals()
@@ -198,7 +206,9 @@ class LocalRunner:
             if needed:
                 from course.runtime import delta
                 delta.announce(say=ex.note if self.options.on_note else None)
-                ex.note(f"starting job cluster {', '.join(sorted(needed))} (local Spark Connect)")
+                own = sorted(k for k in needed if not k.startswith("all-purpose:"))
+                if own:
+                    ex.note(f"starting job cluster {', '.join(own)} (local Spark Connect)")
                 ex.compute.start_clusters(needed)
             _preimport()  # after the JVM was launched: these imports would delay it
             self._prestart(scope)
