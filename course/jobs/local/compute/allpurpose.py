@@ -133,6 +133,9 @@ def ensure_running(spec: ClusterSpec, timeout: float = 180) -> dict:
     """The cluster's state once it is RUNNING: the one already up, or a new one."""
     with _locked(spec.key):
         state = read_state(spec.key)
+        if is_up(state) and not is_running(state):  # still stopping: let it finish first
+            _wait_gone(state["supervisor_pid"], timeout)
+            state = read_state(spec.key)
         spawned = None if is_running(state) else _spawn(spec)
         deadline = time.monotonic() + timeout
         while True:
@@ -148,6 +151,12 @@ def ensure_running(spec: ClusterSpec, timeout: float = 180) -> dict:
                 raise ClusterStartError(f"all-purpose cluster '{spec.key}' did not start within {timeout:.0f} s; "
                                         f"see {log_file(spec.key)}")
             time.sleep(0.1)
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _spawn(spec: ClusterSpec) -> subprocess.Popen:

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -65,7 +66,9 @@ class Standalone:
         """What the driver needs to use the workers: one core and small memory per executor."""
         return {"spark.executor.memory": self.memory, "spark.executor.cores": "1",
                 "spark.cores.max": str(self.workers), "spark.driver.host": "127.0.0.1",
-                "spark.driver.bindAddress": "127.0.0.1"}
+                "spark.driver.bindAddress": "127.0.0.1", "spark.pyspark.python": sys.executable,
+                # start tasks once every worker's executor has registered
+                "spark.scheduler.minRegisteredResourcesRatio": "1.0"}
 
     def _launch(self, role: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         import pyspark

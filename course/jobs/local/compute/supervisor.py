@@ -23,7 +23,7 @@ import time
 from course.jobs.local.compute import allpurpose
 from course.jobs.local.compute.cluster import LocalCluster
 
-BUSY_CPU_SECONDS = 0.5   # CPU per check interval above which the JVMs count as working
+BUSY_CPU_SECONDS = 0.2   # CPU per check interval above which the JVMs count as working
 CHECK_SECONDS = 1.0
 
 
