@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from course.jobs.local.compute import allpurpose
-from runner_fixtures import REPO_ROOT, no_processes_left, wait_for
+from runner_fixtures import REPO_ROOT, alive, no_processes_left, wait_for
 from compute_fixtures import BUNDLE, run_compute_job
 
 pytestmark = pytest.mark.slow
@@ -66,7 +66,8 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves
 
     stopped = runner_cli("clusters", "stop", "shared_dev")
     assert stopped.returncode == 0 and "terminated" in stopped.stdout
-    assert not psutil.pid_exists(jvm) and not psutil.pid_exists(state["supervisor_pid"])
+    # (the supervisor is this process's child: a zombie here until reaped, which counts as gone)
+    assert not alive(jvm) and not alive(state["supervisor_pid"])
     no_processes_left(day7_home, timeout=30)
     assert allpurpose.read_state("shared_dev")["state"] == "TERMINATED"
 

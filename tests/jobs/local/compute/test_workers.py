@@ -1,6 +1,7 @@
 """`num_workers` / `autoscale.min_workers`: a real Spark standalone master and workers."""
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -21,8 +22,8 @@ def test_a_two_worker_job_cluster_runs_two_worker_processes_and_its_shuffle_cros
     def watch():  # the cluster lives only as long as the run: look while it runs
         while not done.wait(0.5):
             for pid, cmd in processes_of(day7_home).items():
-                if "org.apache.spark.launcher.Main" in cmd:
-                    continue  # spark-class's helper that prints the java command line
+                if os.path.basename(cmd.split(" ", 1)[0]) != "java" or "org.apache.spark.launcher.Main" in cmd:
+                    continue  # spark-class's bash and the helper that prints the java command line
                 if WORKER in cmd:
                     seen["workers"].add(pid)
                 elif MASTER in cmd:
