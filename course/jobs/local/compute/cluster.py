@@ -102,6 +102,17 @@ class LocalCluster:
 
     def start(self, timeout: float = 120) -> str:
         """Start the server and wait until it accepts connections; returns its URL."""
+        if self.master:  # a mapped master that is down: one line now, not minutes of retries
+            from course.jobs.local.compute.handles import reachable
+
+            why = reachable(self.master)
+            if why:
+                raise ClusterError(f"the standalone master {self.master} does not answer ({why})")
+        if self.workers > 0:
+            from course.jobs.local.compute.standalone import Standalone
+
+            self.standalone = Standalone(self.workers, self.log_path.parent, name=self.log_path.stem)
+            self.standalone.start(timeout)  # first: a failure leaves nothing else to undo
         from course.platform.java import require_java
         import pyspark
 
@@ -115,11 +126,6 @@ class LocalCluster:
         env = dict(paths.child_environment(), SPARK_HOME=str(spark_home), SPARK_CONF_DIR=str(conf_dir))
         env.pop("SPARK_REMOTE", None)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        if self.workers > 0:
-            from course.jobs.local.compute.standalone import Standalone
-
-            self.standalone = Standalone(self.workers, self.log_path.parent, name=self.log_path.stem)
-            self.standalone.start(timeout)
         log = open(self.log_path, "ab")
         self.started_at = time.monotonic()
         # SIGTERM on the runner's death lets Spark shut down cleanly; launched from the

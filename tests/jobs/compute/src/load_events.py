@@ -16,3 +16,5 @@ events.write.mode("overwrite").saveAsTable("default.ap_click_events")
 import os
 dbutils.jobs.taskValues.set("rows", spark.table("default.ap_click_events").count())
 dbutils.jobs.taskValues.set("cluster", os.environ.get("SPARK_REMOTE", "local"))
+dbutils.jobs.taskValues.set("purchases", spark.sql(
+    "SELECT count(*) AS n FROM default.ap_click_events WHERE event_type = 'purchase'").first()["n"])
