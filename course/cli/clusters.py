@@ -30,6 +30,18 @@ def _duration(seconds) -> str:
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def _who(pid: int) -> str:
+    """`kernel pid N` for a Jupyter kernel (a notebook or a task), else the program's name."""
+    import psutil
+
+    try:
+        cmd = psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return f"pid {pid}"
+    return f"kernel pid {pid}" if any("ipykernel" in part for part in cmd) else \
+        f"{cmd[0].rsplit('/', 1)[-1] if cmd else '?'} pid {pid}"
+
+
 def handle(args) -> int:
     from course.jobs.local.compute import allpurpose
 
@@ -49,7 +61,7 @@ def handle(args) -> int:
             auto = c.get("autotermination_minutes")
             print(f"{c['key']:<16} {c['state']:<11} {_duration(c.get('uptime_s')):>7} {_duration(c.get('idle_s')):>7} "
                   f"{(f'{auto:g}m' if auto else 'never'):>8} {c.get('workers', 0):>7}  {c.get('url') or '-':<22} "
-                  + (", ".join(f"pid {p}" for p in c["attached"]) or "-"))
+                  + (", ".join(_who(p) for p in c["attached"]) or "-"))
             if c["state"] == "TERMINATED" and c.get("reason"):
                 print(f"{'':<16} ({c['reason']})")
         return EXIT_OK

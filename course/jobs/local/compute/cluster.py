@@ -8,6 +8,10 @@ start and share tables.
 
 No JVM may outlive the runner: the server is stopped on exit, and the kernel
 kills it (PR_SET_PDEATHSIG) if the runner dies without cleaning up (SIGKILL).
+The same class is an all-purpose cluster's JVM, then a child of its supervisor
+(`supervisor.py`) instead of the runner. With `workers` it first starts a
+standalone master and workers (`standalone.py`) and drives them; with `master`
+it drives an existing standalone master (a mapped cluster).
 """
 from __future__ import annotations
 
