@@ -3,6 +3,7 @@
 These are the restructure's rules (README, Architecture): a newcomer can trust that the
 orchestrator never reaches into the teaching layer, that what runs inside a notebook
 never imports the orchestrator, and that the pure model does no I/O of the kit's own.
+Layers: platform <- runtime <- jobs <- teaching <- server <- cli.
 """
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ MODULES = sorted(COURSE.rglob("*.py"))
 
 # package prefix -> prefixes of course modules it must never import
 FORBIDDEN = {
-    "course.jobs": ("course.teaching", "course.cli"),
-    "course.runtime": ("course.jobs", "course.teaching", "course.cli"),
-    "course.platform": ("course.jobs", "course.teaching", "course.cli", "course.runtime"),
+    "course.jobs": ("course.teaching", "course.server", "course.cli"),
+    "course.runtime": ("course.jobs", "course.teaching", "course.server", "course.cli"),
+    "course.platform": ("course.jobs", "course.teaching", "course.server", "course.cli", "course.runtime"),
     "course.jobs.model": ("course.jobs.spec", "course.jobs.local", "course.jobs.schedules", "course.jobs.notify",
                           "course.jobs.workspace", "course.runtime", "course.platform"),
-    "course.teaching": ("course.cli",),
+    "course.teaching": ("course.server", "course.cli"),
+    "course.server": ("course.cli",),
 }
 
 

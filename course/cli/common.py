@@ -49,8 +49,11 @@ def load(args):
     preferred = DEFAULT_TARGET if getattr(args, "on", "local") == "databricks" else None
     try:
         variables = parse_overrides(args.var) if args.var else None
-        return load_job(path, target=args.target, job_key=args.job_key, variables=variables,
-                        preferred_target=preferred)
+        loaded = load_job(path, target=args.target, job_key=args.job_key, variables=variables,
+                          preferred_target=preferred, local=getattr(args, "on", "local") != "databricks")
+        for warning in loaded.warnings:
+            print(warning, file=sys.stderr)
+        return loaded
     except (JobSpecError, ParamError) as exc:
         raise UsageError(str(exc)) from None
     except FileNotFoundError:

@@ -5,11 +5,14 @@ Databricks                             local
 =====================================  ==============================================
 ``dbfs:/a/b`` (also ``/dbfs/a/b``)     ``course.platform.paths.dbfs_root()/a/b``
 ``/Volumes/<cat>/<schema>/<vol>/f``    ``course.platform.paths.volumes_root()/<cat>/<schema>/<vol>/f``
+``dbfs:/Volumes/…``, ``/dbfs/Volumes/…`` the same volume folder (Databricks' other spellings of it)
 ``file:/x``, ``file:///x``             ``/x``
 anything else                          unchanged (a plain local path)
 =====================================  ==============================================
 
-`to_local` is what readers and writers use (dbutils.fs, the spark proxy);
+`to_local` is what readers and writers use (dbutils.fs, Spark's readers and writers, SQL
+file paths); `is_databricks_path` tells whether a path is one of these spellings, which
+never leave the kit's state folder (`..` is refused).
 `from_local` turns a local path back into the Databricks spelling for display.
 """
 from __future__ import annotations
@@ -46,7 +49,9 @@ def to_local(path: str) -> str:
     """The local file system path for a Databricks-style path."""
     path = os.fspath(path)
     if path.startswith(DBFS_SCHEME):
-        return _join(paths.dbfs_root(), path[len(DBFS_SCHEME):])
+        rest = "/" + path[len(DBFS_SCHEME):].lstrip("/")
+        volume = _under(VOLUMES_PREFIX, rest)  # dbfs:/Volumes/c/s/v is the volume, not a DBFS folder
+        return _join(paths.volumes_root(), volume) if volume is not None else _join(paths.dbfs_root(), rest)
     if path.startswith(FILE_SCHEME):
         rest = path[len(FILE_SCHEME):]
         # file:///x and file:/x both mean /x
@@ -54,8 +59,17 @@ def to_local(path: str) -> str:
     for prefix, root in ((VOLUMES_PREFIX, paths.volumes_root), (DBFS_FUSE_PREFIX, paths.dbfs_root)):
         rest = _under(prefix, path)
         if rest is not None:
+            if prefix == DBFS_FUSE_PREFIX and _under(VOLUMES_PREFIX, "/" + rest) is not None:
+                return to_local("/" + rest)  # /dbfs/Volumes/… is the volume too
             return _join(root(), rest)
     return path
+
+
+def is_databricks_path(path: str) -> bool:
+    """Whether `path` is spelled the Databricks way (dbfs:, /dbfs, /Volumes) and so maps into the kit's folder."""
+    path = os.fspath(path)
+    return path.startswith(DBFS_SCHEME) or any(
+        _under(prefix, path) is not None for prefix in (VOLUMES_PREFIX, DBFS_FUSE_PREFIX))
 
 
 def from_local(local: str, style: str = "dbfs") -> str:

@@ -15,7 +15,8 @@ The dict::
      "task_run_id": 15, "attempt_number": 0, "repair_count": 0,
      "parameters": {"source_path": "..."},        # final widget values, strings
      "task_values": {"bronze": {"rows_written": 123}},  # upstream values, this run
-     "output_dir": "/abs/.day7/runs/12/silver/attempt-0"}
+     "output_dir": "/abs/.day7/runs/12/silver/attempt-0",
+     "notebook_path": "/abs/course/notebooks/silver"}
 
 Every key is optional; ``parameters`` / ``task_values`` default to empty.
 Reading it on every call (not at import) lets one kernel switch modes, e.g. a
@@ -50,6 +51,7 @@ class TaskContext(NamedTuple):
     parameters: Mapping[str, str] = {}
     task_values: Mapping[str, Mapping[str, Any]] = {}
     output_dir: str | None = None
+    notebook_path: str | None = None   # the notebook task's path, without its extension
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = CONTEXT_VARIABLE) -> "TaskContext":

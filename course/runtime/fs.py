@@ -45,6 +45,11 @@ def _info(shown: str, local: Path) -> FileInfo:
                     0 if is_dir else stat.st_size, int(stat.st_mtime * 1000))
 
 
+def _no_mounts(method: str) -> RuntimeError:
+    return RuntimeError(f"dbutils.fs.{method}: mounts are deprecated with Unity Catalog and the kit has none: "
+                        "keep files in a volume (/Volumes/<catalog>/<schema>/<volume>/…), which works here and there.")
+
+
 class Fs:
     """dbutils.fs"""
 
@@ -124,6 +129,22 @@ class Fs:
         else:
             os.remove(local)
         return True
+
+    def mount(self, source: str = "", mount_point: str = "", *args, **kwargs) -> bool:
+        """Refused: mounts are deprecated with Unity Catalog, and the kit has none."""
+        raise _no_mounts("mount")
+
+    def unmount(self, mount_point: str = "") -> bool:
+        raise _no_mounts("unmount")
+
+    def mounts(self) -> list:
+        raise _no_mounts("mounts")
+
+    def refreshMounts(self) -> bool:
+        raise _no_mounts("refreshMounts")
+
+    def updateMount(self, *args, **kwargs) -> bool:
+        raise _no_mounts("updateMount")
 
     def __repr__(self) -> str:
         return ("dbutils.fs: ls, head, mkdirs, put, cp, mv, rm "

@@ -18,6 +18,8 @@ that imports `course.runtime`) gives the IPython shell:
 * ``%pip``: not run: one line saying notebook-scoped libraries are not supported locally.
 * A cell whose first line is a bare ``%sql``, ``%md`` … (how Databricks exports
   ``.ipynb`` files) runs as the matching cell magic.
+* Python's own file functions on ``/Volumes/…``/``/dbfs/…`` fail naming the local folder
+  (`dbx.filehook`); ``DeltaTable`` refuses in one sentence without Delta's jars (`dbx.deltatable`).
 * ``spark``, ``dbutils``, ``display``, ``displayHTML`` in the user namespace, and
   ``from databricks.sdk.runtime import dbutils, spark, display`` answering with the
   kit's objects when no Databricks workspace is configured (see `_SdkRuntimeFinder`).
@@ -253,6 +255,10 @@ class _SdkRuntimeFinder:
         module.__all__ = ["dbutils", "spark", "display", "displayHTML", "getArgument"]
 
 
+def on_databricks_runtime() -> bool:
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
 def workspace_configured() -> bool:
     """Whether databricks-sdk would find a workspace (environment or ~/.databrickscfg)."""
     if os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE"):
@@ -285,5 +291,10 @@ def install(ip=None) -> bool:
         ip.user_ns.setdefault(name, getattr(kit, name))
     if not any(isinstance(f, _SdkRuntimeFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _SdkRuntimeFinder())
+    if not on_databricks_runtime():
+        from course.runtime.dbx import deltatable, filehook
+
+        filehook.install(ip)    # open('/Volumes/…') names the local folder instead of the machine's /Volumes
+        deltatable.install()    # DeltaTable refuses in one sentence when tables are Parquet
     setattr(ip, _INSTALLED, True)
     return True

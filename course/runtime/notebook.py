@@ -143,6 +143,7 @@ class Notebook:
             "parameters": {str(k): str(v) for k, v in (arguments or {}).items()},
             "task_values": {},
             "output_dir": str(runs_folder / stem),
+            "notebook_path": str(source.with_suffix("")),
         }
         kernelspec = notebook.metadata.get("kernelspec", {})
         deadline = time.monotonic() + timeout_seconds if timeout_seconds and timeout_seconds > 0 else None
@@ -183,5 +184,12 @@ class Notebook:
             papermill_log.setLevel(level)
         return scraps.read_task_outputs(output).exit_value
 
+    @property
+    def entry_point(self):
+        """`entry_point.getDbutils().notebook().getContext()`: the notebook context (dbx/nbcontext.py)."""
+        from course.runtime.dbx.nbcontext import EntryPoint
+
+        return EntryPoint()
+
     def __repr__(self) -> str:
-        return "dbutils.notebook: exit(value), run(path, timeout_seconds, arguments)"
+        return "dbutils.notebook: exit(value), run(path, timeout_seconds, arguments), entry_point…getContext()"

@@ -60,6 +60,9 @@ def _prepare(session):
     warehouse = paths.warehouse_dir()
     catalog.install_overwrite_fix(warehouse)
     unity.install_writer_names()  # after the overwrite fix: it sees the mapped name
+    from course.runtime.dbx import sparkpaths
+
+    sparkpaths.install()  # Databricks paths in every reader and writer (dbx/sparkpaths.py)
     catalog.register_tables(session, warehouse, delta.storage().format == "delta")
     return session
 

@@ -14,9 +14,9 @@ session catalog). The kit maps Unity Catalog's three-part names onto it:
   VOLUME c.s.v`` creates the volume's folder (``/Volumes/c/s/v``).
 
 Three-part names are rewritten wherever they appear in SQL (outside strings and
-comments) when their first part is a known catalog. Two-part names inside SQL text
-are left alone (``s.t`` may as well be ``table.column``), so after ``USE CATALOG main``
-SQL must spell ``main.s.t`` or ``USE SCHEMA s`` first.
+comments) when their first part is a known catalog. After ``USE CATALOG main``, two-part
+names in SQL text (``s.t`` may as well be ``table.column``) are mapped where a SQL parser
+says they are tables (`dbx/sqlnames.py`).
 
 Delta without Delta's jars (tables are Parquet then, see `delta.py`): ``USING DELTA``
 and ``format("delta")`` become Parquet with the one-line note; what only Delta can do
@@ -142,6 +142,11 @@ def split_statements(text: str) -> list[str]:
     return [s for s in statements if _strip_comments(s).strip()]
 
 
+def sql_tokens(text: str) -> list[str]:
+    """`text` as tokens: strings, comments, back-quoted names, words, blanks and single characters."""
+    return _TOKEN.findall(text)
+
+
 def _strip_comments(sql: str) -> str:
     return "".join(t for t in _TOKEN.findall(sql) if not t.startswith(("--", "/*")))
 
@@ -172,8 +177,12 @@ def _rewrite_names(sql: str) -> str:
     return "".join(out)
 
 
-def _quote(schema: str) -> str:
+def quote_name(schema: str) -> str:
+    """`schema` as SQL spells it: back-quoted unless it is a plain word."""
     return schema if re.fullmatch(r"\w+", schema) else "`" + schema.replace("`", "``") + "`"
+
+
+_quote = quote_name
 
 
 _USE_CATALOG = re.compile(r"^\s*(?:USE|SET)\s+CATALOG\s+(\S+)\s*$", re.I)
@@ -254,7 +263,14 @@ def sql(session, statement: str, args=None, **kwargs):
     elif (m := _USE_SCHEMA.match(text)):
         statement = f"USE {_schema_ref(m.group(1))}"
     else:
-        statement = _rewrite_names(statement)
+        from course.runtime.dbx import sqlpaths
+
+        statement = _strip_comments(statement)
+        if _current_catalog.lower() not in SESSION_CATALOGS:  # two-part names are in that catalog
+            from course.runtime.dbx import sqlnames
+
+            statement = sqlnames.qualify(statement, _current_catalog)
+        statement = sqlpaths.rewrite(session, _rewrite_names(statement))
         statement = _CURRENT_CATALOG.sub(f"'{_current_catalog}'", statement)
         statement = _replace_table(session, _strip_comments(statement).strip())
     if args is not None:

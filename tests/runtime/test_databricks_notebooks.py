@@ -71,6 +71,18 @@ def test_three_part_names_map_onto_the_session_catalog():
         unity.reset()
 
 
+def test_two_part_table_names_in_sql_follow_use_catalog_and_columns_do_not():
+    from course.runtime.dbx import sqlnames
+
+    sql = ("SELECT o.id, sales.region FROM sales.orders o JOIN `my-s`.customers AS sales ON o.c = sales.id "
+           "WHERE o.id IN (SELECT id FROM main.sales.returns) AND EXISTS (SELECT 1 FROM parquet.`/Volumes/a/b/c`)")
+    assert sqlnames.qualify(sql, "main") == sql.replace("FROM sales.orders", "FROM main__sales.orders") \
+        .replace("`my-s`.customers", "`main__my-s`.customers")
+    assert sqlnames.qualify("INSERT INTO sales.orders SELECT * FROM sales.staging", "dev") == \
+        "INSERT INTO dev__sales.orders SELECT * FROM dev__sales.staging"
+    assert sqlnames.qualify("CREATE WIDGET TEXT x DEFAULT 'y' ((", "dev") == "CREATE WIDGET TEXT x DEFAULT 'y' (("
+
+
 def test_statements_split_at_semicolons_outside_strings_and_comments():
     text = "SELECT ';' AS a; -- a comment; still a comment\nSELECT `x;y` FROM t;\n\n  ;"
     assert [s.strip() for s in unity.split_statements(text)] == [
@@ -89,13 +101,29 @@ def _run(job_key: str):
     return runner.history, runner.history.get_run(run_id)
 
 
+SECRET = "tok-9f8e7d6c5b"
+
+
 @pytest.mark.slow
-def test_the_corpus_runs_as_a_job():
+def test_the_corpus_runs_as_a_job(day7_home):
+    import json
+    import os
+
+    (day7_home / "secrets.json").write_text(json.dumps({"day7": {"api_token": SECRET}}))
     history, run = _run("databricks_style")
     tasks = {t.task_key: t for t in run.tasks}
     assert {k: t.state.result_state.value for k, t in tasks.items()} == {
-        "setup": "SUCCESS", "bronze": "SUCCESS", "gold": "SUCCESS", "orchestrate": "SUCCESS"}, \
-        {k: t.state.state_message for k, t in tasks.items()}
+        "setup": "SUCCESS", "bronze": "SUCCESS", "gold": "SUCCESS", "orchestrate": "SUCCESS",
+        "paths": "SUCCESS", "secrets": "SUCCESS"}, {k: t.state.state_message for k, t in tasks.items()}
+    # volumes and DBFS paths were written in the state folder, never in the machine's /Volumes or /dbfs
+    assert history.task_run_values(tasks["paths"].run_id) == {"exports": 2}
+    assert (paths.volumes_root() / "workspace/nb_demo/landing/exports/shipped_parquet").is_dir()
+    assert not os.path.exists("/Volumes") and not os.path.exists("/dbfs")
+    # the secret is usable but printed redacted; the context knows the notebook and the job
+    assert history.task_run_values(tasks["secrets"].run_id) == {"notebook": "secrets_context", "in_job": True}
+    executed = Path(tasks["secrets"].run_page_url[len("file://"):]).read_text()
+    assert "token: [REDACTED]" in executed and SECRET not in executed
+    assert f"secrets_context run by " in executed and f"in job {run.job_id}, run {run.run_id}" in executed
     # every executed notebook is kept as .ipynb, source notebooks included
     for task in tasks.values():
         assert nbformat.read(task.run_page_url[len("file://"):], as_version=4).cells
@@ -149,6 +177,7 @@ def test_the_corpus_runs_in_a_kernel_that_imports_the_kit(kernel):
     for line in ('%run ./setup_catalog $schema="nb_kernel"',
                  '%run ./ingest_orders $schema="nb_kernel"',
                  '%run ./gold_report.ipynb $schema="nb_kernel"',
+                 '%run ./volumes_paths $schema="nb_kernel"',
                  '%run ./orchestrator $schema="nb_kernel"'):
         reply, text = kernel(line)
         if line.endswith('orchestrator $schema="nb_kernel"'):
@@ -162,6 +191,17 @@ def test_the_corpus_runs_in_a_kernel_that_imports_the_kit(kernel):
     reply, text = kernel("from databricks.sdk.runtime import dbutils as d, spark as s\n"
                          "print(d is dbutils, type(s).__name__)")
     assert text.strip() == "True SparkProxy", text
+    reply, text = kernel("import pandas\npandas.DataFrame({'a': [1]}).to_csv('/Volumes/workspace/nb_kernel/landing/x/a.csv')")
+    assert reply["status"] == "error" and "its local folder is " + str(paths.volumes_root()) in text, text
+    assert not Path("/Volumes").exists()
+    reply, text = kernel("try:\n    dbutils.fs.mount('s3a://bucket/raw', '/mnt/raw')\nexcept RuntimeError as e:\n    print(e)")
+    assert text.startswith("dbutils.fs.mount: mounts are deprecated with Unity Catalog"), text
+    reply, text = kernel("%sql\nUSE CATALOG nb_other;\nCREATE SCHEMA IF NOT EXISTS sales;\n"
+                         "CREATE OR REPLACE TABLE sales.t AS SELECT 1 AS a;\nSELECT t.a FROM sales.t AS t")
+    assert reply["status"] == "ok", text
+    reply, text = kernel("print(_sqldf.first()['a'], spark.catalog.tableExists('nb_other.sales.t'))\n"
+                         "spark.sql('USE CATALOG workspace')")
+    assert text.startswith("1 True"), text
     reply, text = kernel("%%scala\nprintln(1)")
     assert reply["status"] == "error" and "This cell is Scala" in text
     if not unity.parquet_only():
@@ -170,3 +210,6 @@ def test_the_corpus_runs_in_a_kernel_that_imports_the_kit(kernel):
                          "ON g.customer = s.customer WHEN MATCHED THEN DELETE")
     assert reply["status"] == "error"
     assert text.startswith("MERGE INTO needs Delta Lake, and tables here are Parquet because"), text
+    reply, text = kernel("from delta.tables import DeltaTable\nDeltaTable.forName(spark, 'workspace.nb_kernel.orders_gold')")
+    assert reply["status"] == "error"
+    assert text.startswith("DeltaTable.forName needs Delta Lake, and tables here are Parquet because"), text

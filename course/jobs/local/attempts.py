@@ -5,13 +5,14 @@ here, because the attempt needs its id); its end is reported as an event.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from typing import TYPE_CHECKING
 
 from course.jobs.local.events import AttemptFinished, AttemptStarted
 from course.jobs.local.executors import UnsupportedTask, executor_for, task_path, task_record
-from course.jobs.local.executors.base import Attempt, AttemptRequest, Outcome
+from course.jobs.local.executors.base import Attempt, AttemptRequest, Iteration, Outcome
 from course.jobs.model import params, states
 from course.jobs.schedules.triggers import retry_mode
 from course.platform import paths
@@ -23,10 +24,27 @@ if TYPE_CHECKING:
 
 
 class TaskAttempts:
-    """Runs `task` of `scope` until it succeeds or its retries are spent."""
+    """Runs `task` of `scope` until it succeeds or its retries are spent.
 
-    def __init__(self, ex: "Execution", scope: "Scope", task):
-        self.ex, self.scope, self.task = ex, scope, task
+    An iteration of a for_each_task is a TaskAttempts too (`iteration` set): its task runs
+    name the for-each task run as their parent, it is registered under its own label
+    (`parent[i]`) and recorded directly, not announced as a task of the run."""
+
+    def __init__(self, ex: "Execution", scope: "Scope", task, iteration: "Iteration | None" = None):
+        self.ex, self.scope, self.task, self.iteration = ex, scope, task, iteration
+        self.label = iteration.label if iteration else task.task_key
+        self.current_tr: int | None = None  # the task run of the attempt under way
+        self.earlier_executions = self._earlier_executions()
+
+    def _earlier_executions(self) -> int:
+        """How often this task ran in the run before this repair: {{task.execution_count}} counts
+        retries and repairs (the dynamic-value-references table). Skipped task runs did not run."""
+        if self.scope.repair_id is None or self.iteration:  # an iteration counts within its for-each run
+            return 0
+        not_run = {states.UPSTREAM_FAILED, states.UPSTREAM_CANCELED, states.DISABLED, states.EXCLUDED}
+        return sum(1 for tr in self.ex.history.task_runs(self.scope.run_id)
+                   if tr.task_key == self.task.task_key and tr.repair_id != self.scope.repair_id
+                   and tr.start_time is not None and tr.result_state not in not_run)
 
     def run(self) -> Outcome:
         """Never raises: a bug ends the task visibly as INTERNAL_ERROR, never left RUNNING."""
@@ -35,7 +53,7 @@ class TaskAttempts:
         except Exception as exc:
             outcome = Outcome("INTERNAL_ERROR", f"runner error: {type(exc).__name__}: {exc}",
                               traceback.format_exc())
-            tr = self.scope.task_run_ids.get(self.task.task_key)
+            tr = self.current_tr
             if tr is not None and not self.ex.history.task_run(tr).terminal:
                 try:
                     self._finished(tr, outcome, last=True)
@@ -48,10 +66,22 @@ class TaskAttempts:
         return self.ex.history.create_task_run(
             self.scope.run_id, task.task_key, attempt_number=number, original_attempt_run_id=original,
             repair_id=self.scope.repair_id, depends_on=[d.task_key for d in task.depends_on or []],
-            notebook_path=task_path(task), life_cycle_state=life_cycle_state, **task_record(task))
+            notebook_path=task_path(task), life_cycle_state=life_cycle_state,
+            parent_task_run_id=self.iteration.parent_task_run_id if self.iteration else None, **task_record(task))
+
+    def _emit(self, event) -> None:
+        """Tell the listeners; an iteration is only recorded (it is not a task of the run)."""
+        if self.iteration:
+            self.ex.recorder(event)
+            self.ex.changed(self.task.task_key)
+        else:
+            self.ex.bus.emit(event)
+
+    def _halted(self) -> bool:
+        return bool(self.ex.cancel_reason) or bool(self.iteration and self.iteration.parent.stopped_as)
 
     def _finished(self, tr: int, outcome: Outcome, last: bool) -> None:
-        self.ex.bus.emit(AttemptFinished(self.scope.run_id, self.task.task_key, tr, outcome, last_attempt=last))
+        self._emit(AttemptFinished(self.scope.run_id, self.task.task_key, tr, outcome, last_attempt=last))
 
     def _attempts(self) -> Outcome:
         task, scope, ex = self.task, self.scope, self.ex
@@ -66,9 +96,11 @@ class TaskAttempts:
                 ex.history.update_task_run(tr, life_cycle_state="RUNNING")
             started = time.monotonic()  # after the recorded start_time: the retry interval counts from it
             original = original or tr
-            scope.task_run_ids[task.task_key] = tr
+            self.current_tr = tr
+            if not self.iteration:
+                scope.task_run_ids[task.task_key] = tr
             ex.changed(task.task_key)
-            ex.bus.emit(AttemptStarted(scope.run_id, task.task_key, tr, number))
+            self._emit(AttemptStarted(scope.run_id, task.task_key, tr, number))
             outcome = self._attempt(tr, number)
             if outcome.task_values and task.spark_python_task is not None:
                 # Databricks documents taskValues for Python notebooks only: the kit is more lenient.
@@ -77,20 +109,20 @@ class TaskAttempts:
                         "documents dbutils.jobs.taskValues for Python notebooks only: on a workspace, set "
                         "them from a notebook task")
             retryable = outcome.state in states.RETRYABLE or (outcome.state == "TIMEDOUT" and task.retry_on_timeout)
-            last = (outcome.state == "SUCCESS" or not retryable or bool(ex.cancel_reason)
+            last = (outcome.state == "SUCCESS" or not retryable or self._halted()
                     or (max_retries != -1 and number >= max_retries) or not self._continuous_may_retry())
             self._finished(tr, outcome, last)
             if last:
                 return outcome
             number += 1
-            waiting_tr = self._new_task_run(number, original, "WAITING_FOR_RETRY")
+            waiting_tr = self.current_tr = self._new_task_run(number, original, "WAITING_FOR_RETRY")
             ex.changed(task.task_key)
             # The interval counts from the start of the failed attempt (SEMANTICS.md).
-            while time.monotonic() < started + interval_s and not ex.cancel_reason:
+            while time.monotonic() < started + interval_s and not self._halted():
                 time.sleep(0.05)
-            if ex.cancel_reason:
+            if self._halted():
                 canceled = Outcome("CANCELED", "Run was canceled")
-                self.ex.bus.emit(AttemptFinished(scope.run_id, task.task_key, waiting_tr, canceled, skipped=True))
+                self._emit(AttemptFinished(scope.run_id, task.task_key, waiting_tr, canceled, skipped=True))
                 return canceled
 
     def _continuous_may_retry(self) -> bool:
@@ -115,14 +147,24 @@ class TaskAttempts:
             trigger_type=ex.trigger, trigger_time_ms=ex.options.trigger_time_ms,
             file_arrival_location=ex.options.file_arrival_location,
             job_parameters=scope.job_parameters, task_key=task.task_key, task_run_id=tr,
-            execution_count=number + 1, notebook_path=task_path(task), tasks=tasks,
+            execution_count=self.earlier_executions + number + 1, notebook_path=task_path(task), tasks=tasks,
             workspace_id=0, workspace_url=f"file://{paths.home()}",
             job_task_keys=list(ex.by_key))
+
+    def _iterations(self, tr: int, attempt: Attempt, folder):
+        """How a for_each_task (this task) runs one iteration: the nested task's own attempts,
+        as task runs under `tr`, stopped with `attempt`, their outputs in `folder`."""
+        def run_iteration(nested, iteration: Iteration) -> Outcome:
+            placed = dataclasses.replace(iteration, parent_task_run_id=tr, parent=attempt,
+                                         label=f"{self.task.task_key}[{iteration.index}]",
+                                         folder=folder / f"iteration-{iteration.index}")
+            return TaskAttempts(self.ex, self.scope, nested, placed).run()
+        return run_iteration
 
     def _attempt(self, tr: int, number: int) -> Outcome:
         task = self.task
         attempt = Attempt(task.timeout_seconds)
-        if not self.ex.begin_attempt(task.task_key, attempt):
+        if self._halted() or not self.ex.begin_attempt(self.label, attempt, task):
             return Outcome("CANCELED", "Run was canceled")
         try:
             return self._dispatch(tr, number, attempt)
@@ -132,7 +174,7 @@ class TaskAttempts:
             return Outcome("INTERNAL_ERROR", f"runner error: {type(exc).__name__}: {exc}",
                            traceback.format_exc())
         finally:
-            self.ex.end_attempt(task.task_key)
+            self.ex.end_attempt(self.label)
 
     def _dispatch(self, tr: int, number: int, attempt: Attempt) -> Outcome:
         task, scope, ex = self.task, self.scope, self.ex
@@ -142,7 +184,7 @@ class TaskAttempts:
             blocked = ex.compute.wait_ready(task, attempt)
             if blocked is not None:
                 return blocked
-        folder = ex.run_dir / task.task_key
+        folder = ex.run_dir / task.task_key if not self.iteration else self.iteration.folder
         stem = f"repair-{scope.repair_count}-attempt-{number}" if scope.repair_id else f"attempt-{number}"
         context = TaskContext(job_id=ex.job_id, job_name=ex.settings.name, run_id=scope.run_id,
                               task_key=task.task_key, task_run_id=tr, attempt_number=number,
@@ -152,5 +194,11 @@ class TaskAttempts:
         request = AttemptRequest(task=task, settings=ex.settings, job_parameters=scope.job_parameters, refs=refs,
                                  context=context, attempt=attempt, output_stem=folder / stem, compute=ex.compute,
                                  record_output=lambda path: ex.history.update_task_run(tr, output_path=path),
-                                 kernel_taken=lambda pool: ex.refill(scope, pool))
+                                 kernel_taken=lambda pool: ex.refill(scope, pool),
+                                 record=lambda **fields: ex.history.update_task_run(tr, **fields),
+                                 run_iteration=self._iterations(tr, attempt, folder / stem),
+                                 stop_iterations=lambda: ex.stop_attempts(f"{task.task_key}["),
+                                 history=ex.history, options=ex.options, loaded=ex.loaded)
+        if self.iteration:
+            request.kernel_taken = self.iteration.kernel_taken
         return executor.execute(request)

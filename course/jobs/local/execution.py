@@ -24,6 +24,7 @@ class RunOptions:
     on_update: Callable[[Any], None] | None = None   # called with a jobs.Run after each change
     on_note: Callable[[str], None] | None = None     # one-line notes for the person watching
     max_queue_seconds: float = 48 * 3600             # Databricks: "queued for up to 48 hours"
+    calling_jobs: tuple[int, ...] = ()               # run_job_task: the jobs whose tasks started this run
 
 
 class Execution:
@@ -41,8 +42,11 @@ class Execution:
         self.job_id: int | None = None
         self.run_dir: Path | None = None
         self.compute = None                    # compute.manager.Compute while a scope executes
+        self.loaded = None                     # spec.LoadedJob (artifacts, library paths), set by LocalRunner
         self.events: queue.Queue = queue.Queue()   # workers -> loop: ("changed" | "done", key, payload)
         self._attempts: dict[str, Any] = {}
+        self._attempt_tasks: dict[str, Any] = {}   # label -> its task (for-each iterations are not in by_key)
+        self.recorder: Callable[[Any], None] = lambda event: None  # the history listener, for iterations
         self._lock = threading.RLock()  # re-entrant: cancel() may run in a signal handler
 
     def note(self, text: str) -> None:
@@ -75,22 +79,35 @@ class Execution:
     def cluster_lost(self, cluster_key: str, message: str) -> None:
         """A job cluster died: the attempts running on it end now (INTERNAL_ERROR, retryable)."""
         with self._lock:
-            hit = [a for k, a in self._attempts.items() if self.compute.cluster_key(self.by_key[k]) == cluster_key]
+            # a for-each task runs nothing on the cluster itself: its iterations end (and retry)
+            hit = [a for k, a in self._attempts.items() if self._attempt_tasks[k].for_each_task is None
+                   and self.compute.cluster_key(self._attempt_tasks[k]) == cluster_key]
         for attempt in hit:
             attempt.stop("INTERNAL_ERROR", message)
 
-    def begin_attempt(self, task_key: str, attempt) -> bool:
-        """Register a running attempt (so a cancel can stop it); False once the run is
-        cancelled, unless the task is one a cancel lets run."""
+    def begin_attempt(self, label: str, attempt, task=None) -> bool:
+        """Register a running attempt under `label` (its task key, or `key[i]` for an iteration)
+        so a cancel can stop it; False once the run is cancelled, unless the task is one a
+        cancel lets run."""
+        task = task or self.by_key[label]
         with self._lock:
-            if self.cancel_reason and not self.may_run_after_cancel(self.by_key[task_key]):
+            if self.cancel_reason and not self.may_run_after_cancel(task):
                 return False
-            self._attempts[task_key] = attempt
+            self._attempts[label] = attempt
+            self._attempt_tasks[label] = task
             return True
 
-    def end_attempt(self, task_key: str) -> None:
+    def end_attempt(self, label: str) -> None:
         with self._lock:
-            self._attempts.pop(task_key, None)
+            self._attempts.pop(label, None)
+            self._attempt_tasks.pop(label, None)
+
+    def stop_attempts(self, prefix: str, why: str = "CANCELED") -> None:
+        """Stop the running attempts whose label starts with `prefix` (a for-each's iterations)."""
+        with self._lock:
+            hit = [a for k, a in self._attempts.items() if k.startswith(prefix)]
+        for attempt in hit:
+            attempt.stop(why)
 
     def running_attempt(self, task_key: str) -> bool:
         return task_key in self._attempts

@@ -8,6 +8,7 @@ finished and the next start closes the run as INTERNAL_ERROR (repairable).
 """
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from pathlib import Path
@@ -36,10 +37,12 @@ class LocalRunner:
         self.history = history or History()
         self.options = options or RunOptions()
         self.ex = Execution(self.settings, self.history, self.options)
+        self.ex.loaded = loaded
         self._notifier = None       # notify.Notifier, made per run or repair
         self._notifications = None  # its NotificationListener
         self._cluster_map: tuple[dict, str | None] = ({}, None)  # DAY7_CLUSTERS, read per run
-        self.ex.bus.subscribe(HistoryRecorder(self.history))  # first: the others read what it wrote
+        self.ex.recorder = HistoryRecorder(self.history)  # for-each iterations are only recorded
+        self.ex.bus.subscribe(self.ex.recorder)  # first: the others read what it wrote
         if self.options.on_update:
             self.ex.bus.subscribe(ProgressListener(self.options.on_update, self.history))
         self.ex.bus.subscribe(lambda event: self._notifications(event))
@@ -195,6 +198,7 @@ class LocalRunner:
         self._notifier.run_dir = ex.run_dir  # e-mails point at the run's folder
         ex.job_id = job_id
         ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost,
+                             libraries=getattr(self.loaded, "libraries", None),
                              resources_clusters=getattr(self.loaded, "clusters", None), cluster_map=self._cluster_map)
         loop = RunLoop(ex, scope)
         job_timer = None
@@ -229,8 +233,14 @@ class LocalRunner:
             self._notifier.close(15)
 
     def _prestart(self, scope: Scope) -> None:
-        ordered = [self.ex.by_key[k] for k in dag.topological_order(scope.tasks)
-                   if k in scope.to_run and self.ex.by_key[k].notebook_task is not None]
+        ordered = []
+        for key in (k for k in dag.topological_order(scope.tasks) if k in scope.to_run):
+            task = self.ex.by_key[key]
+            nested = task.for_each_task.task if task.for_each_task is not None else None
+            if task.notebook_task is not None:
+                ordered.append(task)
+            elif nested is not None and nested.notebook_task is not None:
+                ordered.append(dataclasses.replace(nested, task_key=key))  # its first iteration's kernel
         first = set(dag.ready(scope.tasks, scope.results, (), scope.outcomes))
         self.ex.compute.prestart(ordered, first, self.options.max_parallel)
 

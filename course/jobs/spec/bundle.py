@@ -16,11 +16,13 @@ from __future__ import annotations
 import copy
 import glob
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from course.jobs.spec.errors import JobSpecError, display, names, suggest
+from course.jobs.spec.pyresources import has_python, load_python_resources
 from course.jobs.spec.reading import read
 
 __all__ = ["Bundle", "MODES", "JOB_BUNDLE_ONLY_KEYS", "load_bundle", "select_target", "apply_target",
@@ -91,6 +93,7 @@ class Bundle:
     tree: dict                                   # merged top level (targets not applied)
     job_files: dict[str, Path] = field(default_factory=dict)
     task_files: dict[tuple[str, str], Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _rebase_paths(doc: dict, file: Path, root: Path) -> None:
@@ -103,9 +106,16 @@ def _rebase_paths(doc: dict, file: Path, root: Path) -> None:
             jobs_maps.append(((tgt.get("resources") or {}).get("jobs") or {}))
     for jobs_map in jobs_maps:
         for job in jobs_map.values() if isinstance(jobs_map, dict) else ():
-            for task in (job or {}).get("tasks") or [] if isinstance(job, dict) else ():
-                for kind, attr in (("notebook_task", "notebook_path"), ("spark_python_task", "python_file")):
+            tasks = list((job or {}).get("tasks") or [] if isinstance(job, dict) else ())
+            tasks += [t["for_each_task"]["task"] for t in tasks  # a for-each's nested task too
+                      if isinstance(t, dict) and isinstance(t.get("for_each_task"), dict)
+                      and isinstance(t["for_each_task"].get("task"), dict)]
+            for task in tasks:
+                for kind, attr in (("notebook_task", "notebook_path"), ("spark_python_task", "python_file"),
+                                   ("sql_task", "file")):
                     spec = task.get(kind) if isinstance(task, dict) else None
+                    if kind == "sql_task" and isinstance(spec, dict):
+                        spec, attr = spec.get("file"), "path"
                     p = spec.get(attr) if isinstance(spec, dict) else None
                     if (isinstance(p, str) and p and not p.startswith(("/", "${"))
                             and str(spec.get("source", "")).upper() != "GIT"):
@@ -136,11 +146,27 @@ def _record_origins(bundle: Bundle, doc: dict, file: Path) -> None:
             walk(found.get("jobs") if isinstance(found, dict) else None, declare=False)
 
 
+def _unknown_keys(doc: dict, file: Path) -> list[str]:
+    """Unknown top-level keys are dropped, as the CLI drops them: they usually hold YAML
+    anchors (`x-common: &common …`). Like the CLI, warn about one that holds no anchor; one
+    that reads like a misspelt key (`varibles`) is refused, as a typo should be."""
+    text = file.read_text(encoding="utf-8") if file.is_file() else ""
+    warnings = []
+    for k in [k for k in doc if k not in BUNDLE_KEYS]:
+        key = re.escape(str(k))
+        # `key: &a …`, or its first entry holding the anchor (`key:` / `  - &a …` / `  name: &a …`)
+        anchored = re.search(rf"^{key}\s*:\s*&|^{key}\s*:\s*(#.*)?\n\s+(-\s*|[^\s:#]+\s*:\s*)&", text, re.M)
+        if not anchored:
+            hint = suggest(str(k), BUNDLE_KEYS)
+            if hint:
+                raise JobSpecError(file, str(k), f"unknown top-level key '{k}'{hint}")
+            warnings.append(f"Warning: unknown field: {k} (in {display(file)}; ignored)")
+        del doc[k]
+    return warnings
+
+
 def _check_keys(doc: dict, file: Path) -> None:
-    """The top-level shape of one bundle file."""
-    for k in doc:
-        if k not in BUNDLE_KEYS:
-            raise JobSpecError(file, str(k), f"unknown top-level key '{k}'{suggest(k, BUNDLE_KEYS)}")
+    """The top-level shape of one bundle file (unknown keys already dropped)."""
     for name in ("resources", "targets", "variables", "workspace", "bundle"):
         if doc.get(name) is not None and not isinstance(doc[name], dict):
             raise JobSpecError(file, name, "expected a mapping")
@@ -179,6 +205,7 @@ def load_bundle(path: Path, data: dict) -> Bundle:
             docs.append((mp, doc))
     bundle = Bundle(path=path, root=root, tree={})
     for file, doc in docs:
+        bundle.warnings += _unknown_keys(doc, file)
         _check_keys(doc, file)
         _rebase_paths(doc, file, root)
         _record_origins(bundle, doc, file)
@@ -234,10 +261,26 @@ def apply_target(tree: dict, tgt: dict) -> dict:
     return tree
 
 
+def _add_python_jobs(bundle: Bundle, target: str | None, tgt: dict) -> None:
+    """Jobs defined in Python join the YAML ones (a YAML job of the same key stays as it is)."""
+    resources, declared = load_python_resources(bundle.tree, target, tgt.get("variables") or {},
+                                                bundle.root, bundle.path)
+    known = ((bundle.tree.get("resources") or {}).get("jobs") or {})
+    added = {k: v for k, v in (resources.get("jobs") or {}).items() if k not in known}
+    for key, job in added.items():
+        doc = {"resources": {"jobs": {key: job}}}
+        file = declared.get(key, bundle.path)
+        _rebase_paths(doc, file, bundle.root)
+        _record_origins(bundle, doc, file)
+    bundle.tree.setdefault("resources", {}).setdefault("jobs", {}).update(added)
+
+
 def bundle_jobs(path: Path, data: dict, target: str | None, preferred: str | None = None):
     """(bundle, target name, target, tree with the target applied, its jobs map)."""
     bundle = load_bundle(path, data)
     tname, tgt = select_target(bundle, target, preferred)
+    if has_python(bundle.tree):
+        _add_python_jobs(bundle, tname, tgt)
     tree = apply_target(bundle.tree, tgt)
     jobs_map = (tree.get("resources") or {}).get("jobs") or {}
     return bundle, tname, tgt, tree, jobs_map

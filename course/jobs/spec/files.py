@@ -60,11 +60,20 @@ def localise_paths(s, prefix: str, file_of, base: Path, root: Path,
                    file_path: str | None) -> dict[str, str]:
     """Make notebook / python file paths absolute and local; return root-relative ones."""
     rel: dict[str, str] = {}
+    placed = []  # (task, its field path, the key its file errors name): a for-each's nested task too
     for i, t in enumerate(s.tasks or []):
+        placed.append((t, f".tasks[{i}]", t.task_key))
+        if t.for_each_task is not None and t.for_each_task.task is not None:
+            placed.append((t.for_each_task.task, f".tasks[{i}].for_each_task.task", t.task_key))
+    for t, where, owner in placed:
         for kind, attr, exts, what in (
                 ("notebook_task", "notebook_path", NOTEBOOK_EXTS, "notebook"),
-                ("spark_python_task", "python_file", (".py",), "python file")):
+                ("spark_python_task", "python_file", (".py",), "python file"),
+                ("sql_task", "path", (".sql",), "SQL file")):
             spec = getattr(t, kind)
+            if kind == "sql_task":
+                spec = spec.file if spec is not None else None
+                kind = "sql_task.file"
             if spec is None or str(getattr(getattr(spec, "source", None), "value", "")).upper() == "GIT":
                 continue
             if s.git_source is not None and getattr(spec, "source", None) is None:
@@ -72,7 +81,7 @@ def localise_paths(s, prefix: str, file_of, base: Path, root: Path,
             written = getattr(spec, attr)
             found = _find_file(written, base, root, file_path, exts)
             if found is None:
-                raise JobSpecError(file_of(t.task_key), join(prefix, f".tasks[{i}].{kind}.{attr}"),
+                raise JobSpecError(file_of(owner), join(prefix, f"{where}.{kind}.{attr}"),
                                    _missing_file_problem(written, base, exts, what))
             found = found.resolve()
             setattr(spec, attr, str(found))

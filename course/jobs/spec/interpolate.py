@@ -3,8 +3,9 @@
 Variable values: ``variables=`` argument > ``BUNDLE_VAR_<name>`` env > target
 ``variables`` > ``default``. ``${var.x}``, ``${bundle.name}``, ``${bundle.target}``,
 ``${workspace.root_path|file_path|artifact_path|state_path|host}`` and
-``${workspace.current_user.userName|short_name}`` are substituted; other
-``${…}`` (``${resources.…}``) stay literal, ``{{…}}`` always stays for run time.
+``${workspace.current_user.userName|short_name}`` are substituted, and
+``${resources.<kind>.<key>.<field>}`` (see `Substitution.resource`); ``{{…}}`` always
+stays for run time.
 """
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ class Substitution:
     to each other in any order; a cycle is an error."""
 
     def __init__(self, file: Path, values: dict[str, tuple[Any, str]], builtins: dict[str, Any],
-                 declared: list[str]):
+                 declared: list[str], resources: dict | None = None, job_id=None):
         self.file, self.values, self.builtins, self.declared = file, values, builtins, declared
+        self.resources = resources or {}
+        self.job_id = job_id  # (job key, its name) -> the kit's id; None: ${resources.jobs.x.id} stays literal
         self.done: dict[str, Any] = {}
         self.stack: list[str] = []
 
@@ -80,10 +83,48 @@ class Substitution:
                 finally:
                     self.stack.pop()
                 self.builtins[ref] = value
+        elif parts[0] == "resources":
+            value = self.resource(parts, ref, file, where)
+            if value is None:
+                return None
         else:
-            return None  # not ours (e.g. ${resources.jobs.x.id}): leave literal
+            return None  # not ours: leave literal
         if not whole and isinstance(value, (dict, list)):
             raise JobSpecError(file, where, f"${{{ref}}} is a complex value and cannot be part of a string")
+        return value
+
+    def resource(self, parts: list[str], ref: str, file: Path, where: str) -> Any:
+        """``${resources.<kind>.<key>.<field>}``: a field the resource defines (substituted),
+        or its id. Ids are the kit's own: a job's is its id in the run history (registered
+        when first referred to, as `bundle deploy` creates every job); a pipeline's is its
+        resource key; a schema's is ``catalog.schema``, a volume's ``catalog.schema.volume``
+        (their full names, as Databricks' ids are). Anything else is an error."""
+        if len(parts) < 4:
+            raise JobSpecError(file, where, f"${{{ref}}}: expected ${{resources.<kind>.<key>.<field>}}")
+        kind, key, field = parts[1], parts[2], parts[3:]
+        defined = self.resources.get(kind) if isinstance(self.resources.get(kind), dict) else {}
+        if key not in defined:
+            raise JobSpecError(file, where, f"${{{ref}}}: no {kind} '{key}' in this bundle's resources "
+                                            f"({kind}: {names(list(defined))})")
+        raw = defined[key] or {}
+        field_of = lambda name: self.apply(raw.get(name), file, f"resources.{kind}.{key}.{name}")  # noqa: E731
+        if field == ["id"] and "id" not in raw:  # only the fields it needs: a job may name its own id
+            if kind == "jobs":
+                if self.job_id is None:
+                    return None  # not running here (deploy): the CLI resolves it
+                return self.job_id(key, field_of("name") or key)
+            if kind == "schemas":
+                return f"{field_of('catalog_name') or 'workspace'}.{field_of('name') or key}"
+            if kind == "volumes":
+                return f"{field_of('catalog_name')}.{field_of('schema_name')}.{field_of('name') or key}"
+            return key
+        value: Any = raw
+        for name in field:
+            if not isinstance(value, dict) or name not in value:
+                raise JobSpecError(file, where, f"${{{ref}}}: {kind} '{key}' has no field '{name}' locally "
+                                                "(a field it does not define, or one only a workspace knows)")
+            value = value[name]
+        value = self.apply(value, file, f"resources.{kind}.{key}.{'.'.join(field)}")
         return value
 
     def apply(self, obj: Any, file: Path, where: str) -> Any:

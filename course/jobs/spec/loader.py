@@ -15,8 +15,9 @@ from course.jobs.spec.bundle import JOB_BUNDLE_ONLY_KEYS, MODES, bundle_jobs, pa
 from course.jobs.spec.errors import JobSpecError, join, names, suggest
 from course.jobs.spec.files import localise_paths
 from course.jobs.spec.interpolate import Substitution, as_text, builtin_refs, variable_values
+from course.jobs.spec.libraries import LibraryPlan, plan_libraries
 from course.jobs.spec.reading import open_definition
-from course.jobs.spec.validate import build
+from course.jobs.spec.validate import build, check_runnable
 from course.platform.user import current_user
 
 __all__ = ["LoadedJob", "load_job", "list_jobs", "DEFAULT_JOB_KEY", "DEFAULT_TARGET"]
@@ -47,6 +48,8 @@ class LoadedJob:
     # the local user name in ${workspace.current_user.*} and the default paths
     # (deploying swaps it for the workspace user)
     user: str | None = None
+    libraries: LibraryPlan = field(default_factory=LibraryPlan)  # artifacts, where library paths start
+    warnings: list[str] = field(default_factory=list)  # what the CLI would warn about (unknown keys)
     # the bundle's resources.clusters (all-purpose clusters), substituted: key -> Clusters API fields
     clusters: dict = field(default_factory=dict)
 
@@ -82,7 +85,8 @@ def list_jobs(path, target: str | None = None) -> list[str]:
 
 
 def load_job(path, *, target: str | None = None, job_key: str | None = None,
-             variables: dict[str, Any] | None = None, preferred_target: str | None = None) -> LoadedJob:
+             variables: dict[str, Any] | None = None, preferred_target: str | None = None,
+             local: bool = True) -> LoadedJob:
     """Load, merge, substitute and validate one job; raise JobSpecError on any problem.
 
     ``path`` is a bundle YAML (or its directory), a ``databricks jobs get`` JSON
@@ -90,10 +94,11 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
     Job choice: ``job_key``; else the only job; else ``day7_medallion``; else an error.
     Target choice: ``target``; else ``preferred_target`` when the bundle (with its
     includes) has it; else the one with ``default: true``; else none.
+    ``local``: the job is to run here, so task types without a local executor are refused.
     """
     path, data, kind = open_definition(path)
     if kind != "bundle":
-        return _load_json(path, data, kind, job_key)
+        return _load_json(path, data, kind, job_key, local)
     bundle, tname, tgt, tree, jobs_map = bundle_jobs(path, data, target, preferred_target)
     key = _pick_job(list(jobs_map), job_key, path)
     job_file = bundle.job_files.get(key, path)
@@ -105,7 +110,17 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
     user = current_user()
     subst: Substitution | None = None
     builtins = builtin_refs(bundle, tree, tname, user, lambda: subst)
-    subst = Substitution(path, values, builtins, declared)
+    def job_id(ref_key: str, name: str) -> int:
+        """The kit's id of this bundle's job `ref_key`: its run history id, registered now if new."""
+        from course.jobs.local.history import History
+
+        with History() as history:
+            found = history.find_job(name)
+            return found if found is not None else history.ensure_job(
+                name, {"name": name}, source={"file": str(path.resolve()), "job_key": ref_key, "target": tname})
+
+    subst = Substitution(path, values, builtins, declared, resources=tree.get("resources") or {},
+                         job_id=job_id if local else None)
 
     prefix = f"resources.jobs.{key}"
     # A task_key of the wrong type (a list, a mapping) is reported by validation, naming the file.
@@ -125,11 +140,14 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
     for k in JOB_BUNDLE_ONLY_KEYS:
         job.pop(k, None)
     settings = build(job, prefix, file_of, job_file)
+    if local:
+        check_runnable(settings, prefix, file_of)
 
     workspace = {k: v for k, v in subst.apply(tree.get("workspace") or {}, path, "workspace").items()}
     for k in ("root_path", "file_path", "artifact_path", "state_path"):
         workspace[k] = subst.ref(f"workspace.{k}", path, f"workspace.{k}", True)
     rel = localise_paths(settings, prefix, file_of, bundle.root, bundle.root, workspace["file_path"])
+    libraries = plan_libraries(settings, prefix, file_of, job_file, bundle.root, tree)
     resolved_vars = {name: as_text(subst.var(name, path, f"variables.{name}"))
                      for name in declared if name in values and not
                      (isinstance(values[name][0], dict) and "lookup" in values[name][0])}
@@ -138,10 +156,11 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
         clusters=clusters if isinstance(clusters, dict) else {}, key=key, settings=settings, source=path.resolve(), root=bundle.root.resolve(),
         target=tname, mode=mode, bundle_name=subst.ref("bundle.name", path, "bundle.name", True),
         workspace=workspace, variables=resolved_vars, relative_paths=rel, raw=raw, paused=paused,
-        field_prefix=prefix, user=user)
+        field_prefix=prefix, user=user, warnings=list(bundle.warnings),
+        libraries=libraries)
 
 
-def _load_json(path: Path, data: dict, kind: str, job_key: str | None) -> LoadedJob:
+def _load_json(path: Path, data: dict, kind: str, job_key: str | None, local: bool = True) -> LoadedJob:
     prefix = "settings" if kind == "job" else ""
     job = copy.deepcopy(data["settings"] if kind == "job" else data)
     key = job.get("name") or path.stem
@@ -149,8 +168,11 @@ def _load_json(path: Path, data: dict, kind: str, job_key: str | None) -> Loaded
         raise JobSpecError(path, join(prefix, ".name"), f"no job '{job_key}' (jobs: {key})")
     raw = copy.deepcopy(job)
     settings = build(job, prefix, lambda _k: path, path)
+    if local:
+        check_runnable(settings, prefix, lambda _k: path)
     root = path.parent.resolve()
     rel = localise_paths(settings, prefix, lambda _k: path, root, root, None)
+    libraries = plan_libraries(settings, prefix, lambda _k: path, path, root)
     # no ${…} in a JSON, but a /Workspace/Users/<local user>/ path in it deploys as the workspace user's
     return LoadedJob(key=key, settings=settings, source=path.resolve(), root=root, raw=raw,
-                     relative_paths=rel, field_prefix=prefix, user=current_user())
+                     relative_paths=rel, field_prefix=prefix, user=current_user(), libraries=libraries)

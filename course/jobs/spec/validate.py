@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import re
 import typing
 from functools import cache
@@ -21,7 +22,7 @@ from course.jobs.model.cron import validate_quartz_cron
 from course.jobs.model.params import ParamError, validate_param_name
 from course.jobs.spec.errors import JobSpecError, join, names, suggest
 
-__all__ = ["clean", "check_settings", "build"]
+__all__ = ["clean", "check_settings", "check_runnable", "build"]
 
 
 # ---------------------------------------------------------------- dataclass walk
@@ -179,6 +180,8 @@ def check_settings(s, prefix: str, file_of, default_file: Path) -> None:
             except ParamError as exc:
                 raise JobSpecError(tfile(i), tpath(i) + f".notebook_task.base_parameters.{k}",
                                    str(exc)) from None
+        if t.for_each_task is not None:
+            _check_for_each(t.for_each_task, tpath(i) + ".for_each_task", tfile(i))
     _check_trigger(s, prefix, default_file)
     _refuse_backfill_refs(s.as_dict(), prefix, default_file)
     if s.schedule is not None:
@@ -206,6 +209,25 @@ def _refuse_backfill_refs(value: Any, path: str, file: Path) -> None:
                                        "(only a Databricks backfill run sets them; the kit runs no backfills)")
 
 
+def _check_for_each(spec, path: str, file: Path) -> None:
+    """What the Jobs API refuses in a for_each_task: `concurrency` outside 1..100, and
+    written-out `inputs` that are not a JSON array (a `{{reference}}` is checked when it runs)."""
+    if spec.task is not None and spec.task.for_each_task is not None:
+        raise JobSpecError(file, path + ".task.for_each_task",
+                           "a for_each_task cannot run another for_each_task (nor can it on Databricks)")
+    if spec.concurrency is not None and not 1 <= spec.concurrency <= 100:
+        raise JobSpecError(file, path + ".concurrency", f"must be between 1 and 100, got {spec.concurrency}")
+    if "{{" in spec.inputs:
+        return
+    try:
+        items = json.loads(spec.inputs)
+    except ValueError:
+        items = None
+    if not isinstance(items, list):
+        raise JobSpecError(file, path + ".inputs", f"expected a JSON array (or a {{{{reference}}}} to one), "
+                                                   f"got {spec.inputs[:80]!r}")
+
+
 TRIGGER_MINIMUM_SECONDS = 60  # the Jobs API: "The minimum allowed value is 60 seconds"
 
 
@@ -220,6 +242,17 @@ def _check_trigger(s, prefix: str, file: Path) -> None:
                 raise JobSpecError(file, join(prefix, f".trigger.{kind}.{name}"),
                                    f"must be at least {TRIGGER_MINIMUM_SECONDS} seconds (as on Databricks), "
                                    f"got {v}; leave it out to fire as soon as a change is seen")
+
+
+def check_runnable(s, prefix: str, file_of) -> None:
+    """For a local run: a task type without an executor (spark_jar_task, dbt_task, …) is
+    refused now, naming the task and the type, before any cluster starts."""
+    from course.jobs.local.executors import refusal
+
+    for i, t in enumerate(s.tasks or []):
+        why = refusal(t)
+        if why:
+            raise JobSpecError(file_of(t.task_key), join(prefix, f".tasks[{i}]"), why)
 
 
 def build(job: dict, prefix: str, file_of, default_file: Path):

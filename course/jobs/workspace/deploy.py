@@ -143,6 +143,27 @@ def _notebook_upload(local: Path, remote_base: str) -> Upload:
     return Upload(local, stem, ImportFormat.AUTO)
 
 
+def _refuse_local_libraries(loaded: LoadedJob, settings: jobs.JobSettings) -> None:
+    """A library path on this machine (`../dist/*.whl`, a bundle artifact) means nothing to a
+    workspace, and building and uploading artifacts is `databricks bundle deploy`'s work: one
+    sentence instead of a job whose libraries cannot be found."""
+    def local(path: str | None) -> bool:
+        return bool(path) and (path.startswith(("./", "../")) or (
+            not path.startswith("/") and ":" not in path and path.endswith((".whl", ".txt"))))
+
+    found = [(f"tasks[{i}].libraries[{j}]", task.task_key, lib.whl or lib.requirements)
+             for i, task in enumerate(settings.tasks or []) for j, lib in enumerate(task.libraries or [])
+             if local(lib.whl or lib.requirements)]
+    found += [(f"environments[{i}].spec.dependencies[{j}]", env.environment_key, dep)
+              for i, env in enumerate(settings.environments or [])
+              for j, dep in enumerate(env.spec.dependencies or [] if env.spec else []) if local(dep)]
+    if found:
+        where, owner, path = found[0]
+        raise JobSpecError(loaded.source, f"resources.jobs.{loaded.key}.{where}",
+                           f"'{owner}' names the local file {path}: runner.py deploy does not build or upload "
+                           "artifacts; deploy this bundle with `databricks bundle deploy` (it runs locally as it is)")
+
+
 def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettings, list[Upload]]:
     """The Jobs API settings the workspace gets, and the files to upload first.
 
@@ -159,7 +180,13 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
     root = Path(loaded.root)
     uploads: dict[Path, Upload] = {}
 
+    _refuse_local_libraries(loaded, settings)
+    placed = []  # (index, task): a for-each's nested task sits at its parent's index
     for i, task in enumerate(settings.tasks or []):
+        placed.append((i, task))
+        if task.for_each_task is not None and task.for_each_task.task is not None:
+            placed.append((i, task.for_each_task.task))
+    for i, task in placed:
         rel = loaded.relative_paths.get(task.task_key)
         if rel is None:
             continue  # not a local file (git source, SQL, condition, …)
@@ -177,6 +204,10 @@ def deployed_settings(loaded: LoadedJob, me: str | None) -> tuple[jobs.JobSettin
             up = Upload(local, target, ImportFormat.RAW)
             task.spark_python_task.python_file = up.remote
             task.spark_python_task.source = jobs.Source.WORKSPACE
+        elif task.sql_task is not None and task.sql_task.file is not None:
+            up = Upload(local, target, ImportFormat.RAW)
+            task.sql_task.file.path = up.remote
+            task.sql_task.file.source = jobs.Source.WORKSPACE
         else:
             continue
         previous = uploads.get(local)

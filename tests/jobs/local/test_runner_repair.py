@@ -39,9 +39,10 @@ def test_repair_with_a_fixed_parameter_reruns_failed_and_skipped_tasks_only(repa
     assert run_state(run) == ("TERMINATED", "SUCCESS")
     repair_tasks = {t.task_key for t in run.tasks if t.run_id in run.repair_history[1].task_run_ids}
     assert repair_tasks == {"check", "after"}
-    # The re-run task saw the kept task's values, the new parameter and the repair count.
+    # The re-run task saw the kept task's values, the new parameter and the repair count;
+    # {{task.execution_count}} went on counting from the original run's attempt.
     check = first.history.task_run_values(by_key["check"][1].run_id)
-    assert check == {"mode": "good", "upstream_n": "3", "repair_count": "1"}
+    assert check == {"mode": "good", "upstream_n": "3", "repair_count": "1", "execution_count": "2"}
 
 
 def test_repair_history_lists_the_original_and_each_repair(repaired):
@@ -70,8 +71,10 @@ def test_repair_with_dependents_reruns_successful_downstream_tasks(repaired):
     item = run.repair_history[3]
     assert sorted(t.task_key for t in run.tasks if t.run_id in item.task_run_ids) == ["after", "check"]
     check = attempts(run)["check"][-1]
-    # The third repair: {{job.repair_count}} says 3; mode=good stayed from the first repair.
-    assert last.history.task_run_values(check.run_id) == {"mode": "good", "upstream_n": "3", "repair_count": "3"}
+    # The third repair: {{job.repair_count}} says 3; mode=good stayed from the first repair;
+    # check's third execution (the second repair did not run it).
+    assert last.history.task_run_values(check.run_id) == {"mode": "good", "upstream_n": "3", "repair_count": "3",
+                                                          "execution_count": "3"}
     assert {p.name: p.value for p in run.job_parameters} == {"mode": "good"}
 
 

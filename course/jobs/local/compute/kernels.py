@@ -128,8 +128,9 @@ class KernelPool:
 
     def __init__(self, env: dict[str, str], *, size: int = 1, kernel_name: str = "python3",
                  wait_before_warmup: threading.Event | None = None, warmup: tuple[str, str] = WARMUP,
-                 cwd: str | None = None):
+                 cwd: str | None = None, kernel_dirs: list[str] | None = None):
         self.env = env
+        self.kernel_dirs = kernel_dirs  # where `kernel_name`'s spec is (a task environment's), else Jupyter's own
         self.cwd = cwd  # the kernels' working directory (a notebook runs in its own folder)
         self.size = max(1, size)
         self.kernel_name = kernel_name
@@ -180,8 +181,13 @@ class KernelPool:
             self.ready_gate.wait()
 
         # IPC sockets: local only, and no "running over TCP without encryption" warning.
+        specs = {}
+        if self.kernel_dirs:
+            from jupyter_client.kernelspec import KernelSpecManager
+            specs["kernel_spec_manager"] = KernelSpecManager(kernel_dirs=self.kernel_dirs)
         manager = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
-                                     ip=os.path.join(self.ipc_dir, f"kernel-{os.getpid()}-{id(self)}-{self._seq()}"))
+                                     ip=os.path.join(self.ipc_dir, f"kernel-{os.getpid()}-{id(self)}-{self._seq()}"),
+                                     **specs)
         kernel = Kernel(manager)
         try:
             # jupyter_client starts kernels in a session of their own (away from Ctrl-C);

@@ -24,9 +24,10 @@ class Compute:
     """Clusters and kernel pools for the tasks in `by_key`, logs under `run_dir`."""
 
     def __init__(self, settings, by_key: dict[str, Any], run_dir: Path, note: Callable[[str], None],
-                 on_lost: Callable[[str, str], None] = lambda key, message: None,
+                 on_lost: Callable[[str, str], None] = lambda key, message: None, libraries=None,
                  resources_clusters: dict | None = None, cluster_map: tuple[dict, str | None] = ({}, None)):
         self.settings = settings
+        self.libraries = libraries   # spec.LibraryPlan: tasks with libraries get kernels in their environment
         self.resources_clusters = resources_clusters or {}  # the bundle's resources.clusters
         self.cluster_map, self.map_file = cluster_map          # DAY7_CLUSTERS (mapping.py)
         self.by_key = by_key
@@ -46,6 +47,8 @@ class Compute:
 
     def cluster_key(self, task) -> str | None:
         """Which local job cluster a task runs on (None: none; Spark then starts in the kernel)."""
+        if task.for_each_task is not None and task.for_each_task.task is not None:
+            task = task.for_each_task.task  # its iterations run on the nested task's compute
         if task.job_cluster_key:
             return task.job_cluster_key
         if task.new_cluster is not None:
@@ -55,8 +58,12 @@ class Compute:
         return None
 
     def _cluster_spec(self, key: str):
-        if key.startswith("task:"):
-            return self.by_key[key[5:]].new_cluster
+        if key.startswith("task:"):  # a task's own new_cluster (or a for-each's nested task's)
+            for task in self.by_key.values():
+                for t in (task, task.for_each_task.task if task.for_each_task is not None else None):
+                    if t is not None and t.task_key == key[5:] and t.new_cluster is not None:
+                        return t.new_cluster
+            return None
         for jc in self.settings.job_clusters or []:
             if jc.job_cluster_key == key:
                 return jc.new_cluster
@@ -158,17 +165,23 @@ class Compute:
 
     # ------------------------------------------------------------ kernels
 
-    def pool(self, task):
+    def pool(self, task, environment=None):
+        """The kernel pool for the task's cluster and folder; `environment` (environments.Prepared):
+        kernels run with that environment's Python instead of the kit's."""
         from course.jobs.local.compute.kernels import KernelPool
 
         key = self.cluster_key(task)
         cwd = str(Path(task.notebook_task.notebook_path).parent)
-        pool_key = (key, self._generation.get(key, 0), cwd)
+        pool_key = (key, self._generation.get(key, 0), cwd, str(environment.folder) if environment else None)
         if pool_key not in self._pools:
             # The port is known before the server answers; kernels connect after the gate.
             env = child_env(self.clusters[key].url if key else None)
             gate = self._ready.get(key) if key else None
-            self._pools[pool_key] = KernelPool(env, size=1, wait_before_warmup=gate, cwd=cwd)
+            kernel = {}
+            if environment is not None:
+                from course.jobs.local.environments import KERNEL_NAME, kernel_dir
+                kernel = {"kernel_name": KERNEL_NAME, "kernel_dirs": [kernel_dir(environment)]}
+            self._pools[pool_key] = KernelPool(env, size=1, wait_before_warmup=gate, cwd=cwd, **kernel)
         return self._pools[pool_key]
 
     def prestart(self, ordered_notebook_tasks: list, first: set[str], max_parallel: int) -> None:
@@ -178,10 +191,17 @@ class Compute:
         for task in ordered_notebook_tasks:
             if budget <= 0:
                 break
+            environment = None
+            if installs_libraries(task):
+                # Its environment must be built first, by the task (notebook executor), unless cached.
+                from course.jobs.local import environments
+                environment = environments.cached(self.libraries, self.settings, task) if self.libraries else None
+                if environment is None:
+                    continue
             if task.task_key in first:
-                self.pool(task).prestart(1)
+                self.pool(task, environment).prestart(1)
             elif extra:
-                self.pool(task).prestart(1, after_gate=True)
+                self.pool(task, environment).prestart(1, after_gate=True)
                 extra -= 1
             else:
                 continue
@@ -189,7 +209,8 @@ class Compute:
 
     def refill(self, pool, waiting_tasks: list) -> None:
         """A task took its kernel: have one warming if another waiting task uses this pool."""
-        if any(t.notebook_task is not None and self.pool(t) is pool for t in waiting_tasks):
+        if any(t.notebook_task is not None and not installs_libraries(t) and self.pool(t) is pool
+               for t in waiting_tasks):
             pool.top_up(1, after_gate=True)
 
     # ------------------------------------------------------------ the end
@@ -203,3 +224,8 @@ class Compute:
                 self._note(f"job cluster {key}: saving its class archive so that later clusters start "
                            "faster (once per machine, a few seconds)")
             cluster.stop()
+
+
+def installs_libraries(task) -> bool:
+    """Whether the task runs in an environment of its own (libraries or an environment_key)."""
+    return bool(task.libraries or task.environment_key)

@@ -80,3 +80,20 @@ class AttemptRequest:
     compute: Any                       # compute.manager.Compute: pools and cluster addresses
     record_output: Callable[[str], None]   # tell the history where the output lives
     kernel_taken: Callable[[Any], None] = lambda pool: None  # a task took a kernel from `pool`
+    record: Callable[..., None] = lambda **fields: None  # update this task run's history row
+    run_iteration: Callable[[Any, "Iteration"], Outcome] | None = None  # for_each: one iteration's attempts
+    stop_iterations: Callable[[], None] = lambda: None   # for_each: stop the running iterations
+    history: Any = None                # the run history (run_job_task records the run it starts)
+    options: Any = None                # the run's RunOptions (notes for the person watching)
+    loaded: Any = None                 # spec.LoadedJob: the bundle's artifacts, where library paths start
+
+
+@dataclass
+class Iteration:
+    """One input of a for_each_task; the run loop fills in where it belongs."""
+    index: int
+    kernel_taken: Callable[[Any], None] = lambda pool: None
+    parent_task_run_id: int | None = None
+    parent: Attempt | None = None      # the for-each attempt: stopping it stops the iteration
+    label: str = ""
+    folder: Path | None = None

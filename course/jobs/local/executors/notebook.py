@@ -1,5 +1,6 @@
 """notebook_task: the notebook runs through papermill on a kernel from the run's pool,
-with `day7_task` (the task context) injected as its first cell."""
+with `day7_task` (the task context) injected as its first cell. A task with libraries gets
+a kernel running its isolated environment's Python (course.jobs.local.environments)."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from course.jobs.local.executors.base import Attempt, AttemptRequest, Outcome
+from course.jobs.local.executors.python_file import environment_of
 from course.jobs.model import params
 from course.platform.quickimport import skip_iri_format_checker
 
@@ -23,8 +25,15 @@ def execute(req: AttemptRequest) -> Outcome:
     context = req.context._replace(parameters=parameters)
     output = req.output_stem.parent / f"{req.output_stem.name}.ipynb"
     req.record_output(str(output))
-    pool = req.compute.pool(task)
-    return run_notebook(Path(task.notebook_task.notebook_path), output, dict(context._asdict()), pool,
+    prepared = environment_of(req)  # a task with libraries: its kernel runs in their environment
+    if isinstance(prepared, Outcome):
+        return prepared
+    pool = req.compute.pool(task, environment=prepared) if prepared else req.compute.pool(task)
+    notebook = Path(task.notebook_task.notebook_path)
+    # the notebook's workspace-style path (no extension) for getContext().notebookPath()
+    context = context._replace(notebook_path=str(notebook.with_suffix("") if notebook.suffix.lower()
+                                                 in {".ipynb", ".py", ".sql"} else notebook))
+    return run_notebook(notebook, output, dict(context._asdict()), pool,
                         req.attempt, taken=lambda: req.kernel_taken(pool))
 
 

@@ -1,5 +1,6 @@
 """spark_python_task: the file runs as its own Python process with the parameters as argv;
-its output goes to stdout.log and the task context arrives as DAY7_TASK."""
+its output goes to stdout.log and the task context arrives as DAY7_TASK. A task with
+libraries runs with its isolated environment's interpreter (course.jobs.local.environments)."""
 from __future__ import annotations
 
 import json
@@ -20,20 +21,39 @@ def execute(req: AttemptRequest) -> Outcome:
     args = params.resolve_python_arguments(req.settings, task, req.job_parameters, req.refs)
     out_dir = req.output_stem
     req.record_output(str(out_dir / "stdout.log"))
+    prepared = environment_of(req)
+    if isinstance(prepared, Outcome):
+        return prepared
     return run_python(Path(task.spark_python_task.python_file), args, out_dir, dict(req.context._asdict()),
-                      child_env(req.compute.remote_url(task)), req.attempt)
+                      child_env(req.compute.remote_url(task)), req.attempt,
+                      python=str(prepared.python) if prepared else None)
+
+
+def environment_of(req: AttemptRequest):
+    """The task's isolated environment (environments.Prepared), None for the kit's own, or
+    the FAILED Outcome when its libraries cannot be built or installed."""
+    from course.jobs.local import environments
+
+    plan = getattr(req.loaded, "libraries", None)
+    if plan is None:
+        return None
+    try:
+        return environments.prepare(plan, req.settings, req.task, on_process=lambda p: req.attempt.on_kill(p.kill))
+    except environments.LibraryError as exc:
+        return req.attempt.stopped_outcome() if req.attempt.stopped_as else Outcome("FAILED", str(exc))
 
 
 def run_python(script: Path, args: list[str], output_dir: Path, context: dict, env: dict[str, str],
-               attempt: Attempt) -> Outcome:
-    """Run a spark_python_task's file with `args` as argv; its output goes to stdout.log."""
+               attempt: Attempt, python: str | None = None, label: str | None = None) -> Outcome:
+    """Run a spark_python_task's file with `args` as argv (with `python`, default the kit's);
+    its output goes to stdout.log."""
     from course.runtime.scraps import read_task_outputs
 
     output_dir.mkdir(parents=True, exist_ok=True)
     log_path = output_dir / "stdout.log"
     env = dict(env, DAY7_TASK=json.dumps(context))
     with open(log_path, "wb") as log:
-        proc = lifeline.launch(subprocess.Popen, [sys.executable, str(script), *args], cwd=str(script.parent),
+        proc = lifeline.launch(subprocess.Popen, [python or sys.executable, str(script), *args], cwd=str(script.parent),
                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                preexec_fn=lifeline.process_group_preexec())
     attempt.on_kill(proc.kill)
@@ -47,6 +67,6 @@ def run_python(script: Path, args: list[str], output_dir: Path, context: dict, e
     tail = log_path.read_text(errors="replace")[-4000:]
     if code != 0:
         last = [line for line in tail.splitlines() if line.strip()][-1:] or [f"exit code {code}"]
-        return Outcome("FAILED", f"{script.name} failed: {last[0]}", tail)
+        return Outcome("FAILED", f"{label or script.name} failed: {last[0]}", tail)
     outputs = read_task_outputs(output_dir)
     return Outcome("SUCCESS", exit_value=outputs.exit_value, task_values=outputs.task_values)

@@ -19,6 +19,7 @@ Modules, one job each:
     admission   max_concurrent_runs: run, queue or skip; waiting for a slot
     status      the Jobs API state / status blocks for a stored state
     api         jobs.Run / jobs.RunTask / jobs.RunOutput from the stored rows
+    jobtable    jobs by id: list, create, rename, delete (the local workspace's Jobs API)
     history     History, the parts put together
 """
 from course.jobs.local.history.admission import SKIPPED_MESSAGE

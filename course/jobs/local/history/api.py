@@ -26,17 +26,25 @@ class RunViews(Runs):
     """`get_run`, `list_runs` and `get_output`, in the Jobs API 2.2 shapes."""
 
     def _url(self, *parts: str) -> str:
-        """file:// URL below the runs folder next to the database."""
-        return self.runs_root.joinpath(*parts).resolve().as_uri()
+        """file:// URL below the runs folder next to the database (the folder resolved once:
+        resolving every run's path was most of the time `runs/list` took)."""
+        root = self.__dict__.get("_runs_root_resolved")
+        if root is None:
+            root = self.__dict__["_runs_root_resolved"] = self.runs_root.resolve()
+        return root.joinpath(*parts).as_uri()
 
-    def _run_task(self, row: sqlite3.Row) -> jobs.RunTask:
-        """A task_runs row as a jobs.RunTask (API shape)."""
+    def _run_task(self, row: sqlite3.Row, conn: sqlite3.Connection | None = None) -> jobs.RunTask:
+        """A task_runs row as a jobs.RunTask (API shape); with `conn`, a for-each task run
+        carries its iterations' stats."""
         state, status = status_for(row["life_cycle_state"], row["result_state"], row["state_message"],
                                    code=row["termination_code"], type_=row["termination_type"], is_task=True)
         start, end = row["start_time"], row["end_time"]
         duration = end - start if start is not None and end is not None else None
         kind = self._task_fields(row)
-        url = (Path(row["output_path"]).resolve().as_uri() if row["output_path"]
+        if row["task_type"] == "for_each_task" and conn is not None:
+            kind["for_each_task"] = for_each_run(row, conn)
+        output = Path(row["output_path"]) if row["output_path"] else None
+        url = ((output if output.is_absolute() else output.resolve()).as_uri() if output
                else self._url(str(row["run_id"]), row["task_key"]))
         return jobs.RunTask(
             task_key=row["task_key"],
@@ -54,6 +62,9 @@ class RunViews(Runs):
             notebook_task=kind.get("notebook_task"),
             spark_python_task=kind.get("spark_python_task"),
             condition_task=kind.get("condition_task"),
+            sql_task=kind.get("sql_task"),
+            run_job_task=kind.get("run_job_task"),
+            for_each_task=kind.get("for_each_task"),
             resolved_values=kind.get("resolved_values"),
             run_page_url=url,
         )
@@ -81,6 +92,10 @@ class RunViews(Runs):
             task = jobs.SparkPythonTask.from_dict({**defined, "python_file": row["notebook_path"]
                                                    or defined.get("python_file")})
             return {kind: task}
+        if kind == "sql_task" and defined:
+            return {kind: jobs.SqlTask.from_dict(defined)}
+        if kind == "run_job_task" and defined:
+            return {kind: jobs.RunJobTask.from_dict(defined)}
         if kind == "condition_task" and defined:
             done = row["result_state"] == states.SUCCESS  # the outcome exists once the comparison ran
             return {kind: jobs.RunConditionTask(op=jobs.ConditionTaskOp(defined["op"]), left=defined["left"],
@@ -115,8 +130,8 @@ class RunViews(Runs):
                                    code=row["termination_code"], type_=row["termination_type"],
                                    max_concurrent_runs=row["max_concurrent_runs"])
         need_rows = include_tasks or include_history or row["original_state"] is not None
-        task_rows = (conn.execute("SELECT * FROM task_runs WHERE run_id = ? ORDER BY task_run_id",
-                                  (row["run_id"],)).fetchall() if need_rows else [])
+        task_rows = (conn.execute("SELECT * FROM task_runs WHERE run_id = ? AND parent_task_run_id IS NULL "
+                                  "ORDER BY task_run_id", (row["run_id"],)).fetchall() if need_rows else [])
         history = self._history_items(conn, row, task_rows) if (include_history or row["original_state"]) else []
         terminal = states.is_terminal(row["life_cycle_state"])
         run_duration = None
@@ -148,7 +163,7 @@ class RunViews(Runs):
             queue_duration=queue_duration or None,
             job_parameters=[jobs.JobParameter(name=n, default=defaults.get(n), value=params.get(n, defaults.get(n)))
                             for n in names] or None,
-            tasks=[self._run_task(t) for t in task_rows] if include_tasks else None,
+            tasks=[self._run_task(t, conn) for t in task_rows] if include_tasks else None,
             repair_history=history if include_history else None,
             run_page_url=self._url(str(row["run_id"])),
         )
@@ -186,7 +201,9 @@ class RunViews(Runs):
                                       "(see tasks[].run_id)")
                 raise RunNotFound(f"task run {task_run_id} is not in the run history {self.path}")
             parent = self._run_row(conn, row["run_id"])
-            task = self._run_task(row)
+            task = self._run_task(row, conn)
+            iterations = [self._run_task(r) for r in conn.execute(
+                "SELECT * FROM task_runs WHERE parent_task_run_id = ? ORDER BY task_run_id", (task_run_id,))]
         metadata = jobs.Run(
             job_id=parent["job_id"], run_id=row["task_run_id"], job_run_id=row["run_id"],
             number_in_job=row["task_run_id"], original_attempt_run_id=row["original_attempt_run_id"],
@@ -195,9 +212,35 @@ class RunViews(Runs):
             trigger=jobs.TriggerType(parent["trigger"]), state=task.state, status=task.status,
             start_time=task.start_time, end_time=task.end_time, setup_duration=task.setup_duration,
             execution_duration=task.execution_duration, cleanup_duration=task.cleanup_duration,
-            run_duration=task.run_duration, run_page_url=task.run_page_url, tasks=[task])
+            run_duration=task.run_duration, run_page_url=task.run_page_url, tasks=[task],
+            iterations=iterations or None)
         notebook = None
         if self._task_type(row) == "notebook_task" and states.is_terminal(row["life_cycle_state"]):
             notebook = jobs.NotebookOutput(result=row["exit_value"], truncated=False)
+        child = jobs.RunJobOutput(run_id=row["child_run_id"]) if row["child_run_id"] else None
         return jobs.RunOutput(notebook_output=notebook, error=row["error"], error_trace=row["error_trace"],
-                              metadata=metadata)
+                              metadata=metadata, run_job_output=child)
+
+
+def for_each_run(row: sqlite3.Row, conn: sqlite3.Connection) -> jobs.RunForEachTask:
+    """A for-each task run as the API shows it: its definition, the resolved inputs (kept as the
+    row's exit value) and its iterations' stats (the latest attempt of each iteration counts)."""
+    defined = json.loads(row["task_settings"] or "{}")
+    latest: dict[int, sqlite3.Row] = {}
+    for r in conn.execute("SELECT * FROM task_runs WHERE parent_task_run_id = ? ORDER BY task_run_id",
+                          (row["task_run_id"],)):
+        latest[r["original_attempt_run_id"]] = r
+    try:
+        total = len(json.loads(row["exit_value"])) if row["exit_value"] else len(latest)
+    except ValueError:
+        total = len(latest)
+    done = [r for r in latest.values() if states.is_terminal(r["life_cycle_state"])]
+    succeeded = sum(r["result_state"] == states.SUCCESS for r in done)
+    stats = jobs.ForEachTaskTaskRunStats(
+        total_iterations=total, scheduled_iterations=total - len(latest),
+        active_iterations=len(latest) - len(done), completed_iterations=len(done),
+        succeeded_iterations=succeeded, failed_iterations=len(done) - succeeded)
+    return jobs.RunForEachTask(inputs=row["exit_value"] or defined.get("inputs"),
+                               concurrency=defined.get("concurrency"),
+                               task=jobs.Task.from_dict(defined["task"]) if defined.get("task") else None,
+                               stats=jobs.ForEachStats(task_run_stats=stats))

@@ -262,6 +262,17 @@ class Runs(Database):
             start_time=row["start_time"], end_time=row["end_time"], owner_pid=row["owner_pid"],
             repair_count=rep[0], latest_repair_id=rep[1])
 
+    def run_owner(self, run_id: int) -> tuple[int | None, str | None, str | None] | None:
+        """(pid, identity, host) of the process that runs `run_id` (see processes.owner_alive); None if unknown."""
+        row = self._query_one("SELECT owner_pid, owner_identity, owner_host FROM runs WHERE run_id = ?", (run_id,))
+        return (row["owner_pid"], row["owner_identity"], row["owner_host"]) if row else None
+
+    def run_owned_by(self, pid: int, job_id: int) -> int | None:
+        """The newest run of `job_id` that process `pid` started, or None (a server waits for its child's run)."""
+        row = self._query_one("SELECT MAX(run_id) AS run_id FROM runs WHERE owner_pid = ? AND job_id = ?",
+                              (pid, job_id))
+        return row["run_id"] if row else None
+
     def _run_row(self, conn: sqlite3.Connection, run_id: int) -> sqlite3.Row:
         """The raw run row; RunNotFound if unknown."""
         row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()

@@ -6,7 +6,7 @@ every existing history file still opens: a new schema is a new numbered script.
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA_V1 = """
 CREATE TABLE id_seq (            -- one increasing id space for runs, task runs, repairs
@@ -114,5 +114,13 @@ ALTER TABLE task_runs ADD COLUMN task_type TEXT;
 ALTER TABLE task_runs ADD COLUMN task_settings TEXT
 """
 
+# Version 4: a for_each_task's iterations are task runs whose parent is the for-each task
+# run (they are not tasks of the run: `runs/get` lists them under the parent), and a
+# run_job_task's task run names the job run it started (`run_job_output.run_id`).
+SCHEMA_V4 = """
+ALTER TABLE task_runs ADD COLUMN parent_task_run_id INTEGER;
+ALTER TABLE task_runs ADD COLUMN child_run_id INTEGER
+"""
+
 # version reached -> script upgrading from the previous version
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}

@@ -28,6 +28,7 @@ class TaskRuns(Runs):
         life_cycle_state: str = "PENDING",
         task_type: str | None = None,
         task_settings: Mapping[str, Any] | None = None,
+        parent_task_run_id: int | None = None,
     ) -> int:
         """Record a new task run (attempt) of `task_key`; returns its task run id.
 
@@ -37,6 +38,7 @@ class TaskRuns(Runs):
         set now, except for BLOCKED / WAITING_FOR_RETRY (set when it starts running).
         `task_type` is the task's `*_task` field name and `task_settings` that field as
         defined (JSON); without them the task run reads back as a notebook task.
+        `parent_task_run_id`: the for-each task run this one is an iteration of.
         """
         life_cycle_state, _ = check_state(life_cycle_state, None)
         deps = [{"task_key": d} if isinstance(d, str) else dict(d) for d in depends_on]
@@ -62,11 +64,11 @@ class TaskRuns(Runs):
             conn.execute(
                 """INSERT INTO task_runs (task_run_id, run_id, repair_id, task_key, attempt_number,
                        original_attempt_run_id, depends_on, notebook_path, parameters,
-                       life_cycle_state, start_time, task_type, task_settings)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       life_cycle_state, start_time, task_type, task_settings, parent_task_run_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (task_run_id, run_id, repair_id, task_key, attempt_number, original_attempt_run_id,
                  dumps(deps), notebook_path, dumps(params), life_cycle_state, start, task_type,
-                 None if task_settings is None else dumps(task_settings)))
+                 None if task_settings is None else dumps(task_settings), parent_task_run_id))
             return task_run_id
 
     def update_task_run(
@@ -84,6 +86,7 @@ class TaskRuns(Runs):
         error_trace: str | None = None,
         termination_code: str | None = None,
         termination_type: str | None = None,
+        child_run_id: int | None = None,
     ) -> None:
         """Update the given fields of a task run; entering RUNNING sets start_time, a terminal state end_time."""
         check_code(termination_code, termination_type)
@@ -111,7 +114,7 @@ class TaskRuns(Runs):
             for name, value in (("state_message", state_message), ("start_time", start_time),
                                 ("end_time", end_time), ("exit_value", exit_value), ("error", error),
                                 ("error_trace", error_trace), ("termination_code", termination_code),
-                                ("termination_type", termination_type)):
+                                ("termination_type", termination_type), ("child_run_id", child_run_id)):
                 if value is not None:
                     fields[name] = value
             if output_path is not None:
@@ -153,8 +156,16 @@ class TaskRuns(Runs):
             error_trace=row["error_trace"], task_type=row["task_type"])
 
     def task_runs(self, run_id: int) -> list[TaskRunRecord]:
-        """Every task run of a run (all attempts, all repairs), oldest first."""
-        rows = self._query("SELECT * FROM task_runs WHERE run_id = ? ORDER BY task_run_id", (run_id,))
+        """Every task run of a run (all attempts, all repairs), oldest first; for-each iterations
+        are not tasks of the run (see `iteration_runs`)."""
+        rows = self._query("SELECT * FROM task_runs WHERE run_id = ? AND parent_task_run_id IS NULL "
+                           "ORDER BY task_run_id", (run_id,))
+        return [self._task_record(r) for r in rows]
+
+    def iteration_runs(self, task_run_id: int) -> list[TaskRunRecord]:
+        """The task runs (every attempt) of a for-each task run's iterations, oldest first."""
+        rows = self._query("SELECT * FROM task_runs WHERE parent_task_run_id = ? ORDER BY task_run_id",
+                           (task_run_id,))
         return [self._task_record(r) for r in rows]
 
     def task_run(self, task_run_id: int) -> TaskRunRecord:
@@ -173,7 +184,8 @@ class TaskRuns(Runs):
         rows = self._query(
             """SELECT t.task_key, v.key, v.value FROM task_values v JOIN task_runs t USING (task_run_id)
                WHERE t.task_run_id IN (SELECT MAX(task_run_id) FROM task_runs
-                                       WHERE run_id = ? AND result_state = 'SUCCESS' GROUP BY task_key)
+                                       WHERE run_id = ? AND result_state = 'SUCCESS'
+                                         AND parent_task_run_id IS NULL GROUP BY task_key)
                ORDER BY t.task_key, v.key""", (run_id,))
         out: dict[str, dict[str, Any]] = {}
         for r in rows:
@@ -185,6 +197,7 @@ class TaskRuns(Runs):
         row = self._query_one(
             """SELECT t.run_id, t.task_run_id FROM task_runs t JOIN runs r USING (run_id)
                WHERE r.job_id = ? AND t.task_key = ? AND t.result_state = 'SUCCESS'
+                 AND t.parent_task_run_id IS NULL
                ORDER BY t.end_time DESC, t.task_run_id DESC LIMIT 1""", (job_id, task_key))
         if row is None:
             return None
