@@ -46,6 +46,7 @@ doctor: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_generator.py --rows 1M 10M
 	$(BIN)/python bench/bench_spark.py
+	$(BIN)/python bench/bench_compute.py
 	$(BIN)/python bench/bench_runtime_import.py
 	$(BIN)/python bench/bench_dbx.py
 	$(BIN)/python bench/bench_environments.py

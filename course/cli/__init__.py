@@ -30,9 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="runner.py", description="Run, repair and deploy the Day 7 job.")
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
     # Imported here, not at the top: each command module imports this package's names.
-    from course.cli import data, deploy, doctor, exercises, grade, practical, repair, run, runs, schedule, serve
+    from course.cli import clusters, data, deploy, doctor, exercises, grade, practical, repair, run, runs, schedule, serve
 
-    for command in (run, repair, runs, schedule, serve, deploy, data, practical, exercises, grade, doctor):
+    for command in (run, repair, runs, schedule, serve, clusters, deploy, data, practical, exercises, grade, doctor):
         command.register(subparsers)
     return parser
 

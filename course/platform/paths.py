@@ -107,6 +107,11 @@ def logs_dir() -> Path:
     return _sub("logs")
 
 
+def clusters_dir() -> Path:
+    """All-purpose clusters: `<key>.json` (state, pid, port), `<key>.heartbeat`, `<key>.log`."""
+    return _sub("clusters")
+
+
 def outbox_dir() -> Path:
     """Notification e-mails saved as .eml files when no SMTP server is configured (or it failed)."""
     return _sub("outbox")

@@ -99,7 +99,8 @@ def _local():
 
 
 def get_spark():
-    """The session for this process: Databricks', the job cluster's, or a local one."""
+    """The session for this process: Databricks', the job cluster's, the all-purpose cluster
+    named by DAY7_CLUSTER when it runs, or a local one."""
     global _session
     with _lock:
         if _session is not None and not _is_stopped(_session):
@@ -109,8 +110,43 @@ def get_spark():
             _session = SparkSession.builder.getOrCreate()
         elif os.environ.get("SPARK_REMOTE"):
             _session = _connect(os.environ["SPARK_REMOTE"])
+        elif os.environ.get("DAY7_CLUSTER") and _cluster_url(os.environ["DAY7_CLUSTER"]):
+            _session = _connect(_cluster_url(os.environ["DAY7_CLUSTER"]))
         else:
             _session = _local()
+        return _session
+
+
+def _cluster_url(key: str) -> str | None:
+    """The Spark Connect URL of a running local all-purpose cluster (its state file,
+    written by its supervisor in jobs/local/compute), and a heartbeat: attaching is work."""
+    import json
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", key)
+    try:
+        state = json.loads((paths.clusters_dir() / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if state.get("state") != "RUNNING" or not state.get("url"):
+        return None
+    (paths.clusters_dir() / f"{name}.heartbeat").touch()
+    return state["url"]
+
+
+def attach(cluster: str):
+    """Attach this notebook to the running all-purpose cluster `cluster` (a key of the
+    bundle's resources.clusters), as on Databricks: `spark` then runs there and sees the
+    tables jobs on it wrote a moment ago. Start it with `runner.py clusters start KEY`."""
+    global _session
+    url = _cluster_url(cluster)
+    if url is None:
+        raise RuntimeError(f"all-purpose cluster '{cluster}' is not running: start it with "
+                           f"`python runner.py clusters start {cluster}` (or run a job that uses it)")
+    with _lock:
+        if _session is not None and not _is_stopped(_session) and not hasattr(_session, "is_stopped"):
+            _session.stop()  # a local JVM session: the notebook now works on the cluster
+        _session = _connect(url)
         return _session
 
 

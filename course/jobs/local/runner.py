@@ -40,6 +40,7 @@ class LocalRunner:
         self.ex.loaded = loaded
         self._notifier = None       # notify.Notifier, made per run or repair
         self._notifications = None  # its NotificationListener
+        self._cluster_map: tuple[dict, str | None] = ({}, None)  # DAY7_CLUSTERS, read per run
         self.ex.recorder = HistoryRecorder(self.history)  # for-each iterations are only recorded
         self.ex.bus.subscribe(self.ex.recorder)  # first: the others read what it wrote
         if self.options.on_update:
@@ -139,6 +140,12 @@ class LocalRunner:
             raise RunError(str(exc)) from None
         self._notifier = notifier
         self._notifications = NotificationListener(notifier, self.history)
+        from course.jobs.local.compute.mapping import ClusterMapError, load_cluster_map
+
+        try:
+            self._cluster_map = load_cluster_map()  # DAY7_CLUSTERS: a bad file is exit 2 too
+        except ClusterMapError as exc:
+            raise RunError(str(exc)) from None
 
     def _end_early(self, finished: RunFinished) -> None:
         """The run ended before it ran anything (bad parameters, skipped or canceled in the queue)."""
@@ -191,7 +198,8 @@ class LocalRunner:
         self._notifier.run_dir = ex.run_dir  # e-mails point at the run's folder
         ex.job_id = job_id
         ex.compute = Compute(self.settings, ex.by_key, ex.run_dir, ex.note, on_lost=ex.cluster_lost,
-                             libraries=getattr(self.loaded, "libraries", None))
+                             libraries=getattr(self.loaded, "libraries", None),
+                             resources_clusters=getattr(self.loaded, "clusters", None), cluster_map=self._cluster_map)
         loop = RunLoop(ex, scope)
         job_timer = None
         restore_signals = self._trap_signals()
@@ -202,7 +210,9 @@ class LocalRunner:
             if needed:
                 from course.runtime import delta
                 delta.announce(say=ex.note if self.options.on_note else None)
-                ex.note(f"starting job cluster {', '.join(sorted(needed))} (local Spark Connect)")
+                own = sorted(k for k in needed if not k.startswith("all-purpose:"))
+                if own:
+                    ex.note(f"starting job cluster {', '.join(own)} (local Spark Connect)")
                 ex.compute.start_clusters(needed)
             _preimport()  # after the JVM was launched: these imports would delay it
             self._prestart(scope)

@@ -52,6 +52,8 @@ class LoadedJob:
     libraries: LibraryPlan = field(default_factory=LibraryPlan)  # artifacts, where library paths start
     warnings: list[str] = field(default_factory=list)  # what the CLI would warn about (unknown keys)
     pipelines: dict[str, dict] = field(default_factory=dict)  # resources.pipelines, local paths
+    # the bundle's resources.clusters (all-purpose clusters), substituted: key -> Clusters API fields
+    clusters: dict = field(default_factory=dict)
 
     def field_path(self, sub: str) -> str:
         """``sub`` (e.g. ``tasks[0].depends_on``) as a path from the top of the source file."""
@@ -152,8 +154,9 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
     resolved_vars = {name: as_text(subst.var(name, path, f"variables.{name}"))
                      for name in declared if name in values and not
                      (isinstance(values[name][0], dict) and "lookup" in values[name][0])}
+    clusters = subst.apply((tree.get("resources") or {}).get("clusters") or {}, path, "resources.clusters")
     return LoadedJob(
-        key=key, settings=settings, source=path.resolve(), root=bundle.root.resolve(),
+        clusters=clusters if isinstance(clusters, dict) else {}, key=key, settings=settings, source=path.resolve(), root=bundle.root.resolve(),
         target=tname, mode=mode, bundle_name=subst.ref("bundle.name", path, "bundle.name", True),
         workspace=workspace, variables=resolved_vars, relative_paths=rel, raw=raw, paused=paused,
         field_prefix=prefix, user=user, warnings=list(bundle.warnings),

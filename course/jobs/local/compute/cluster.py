@@ -8,6 +8,10 @@ start and share tables.
 
 No JVM may outlive the runner: the server is stopped on exit, and the kernel
 kills it (PR_SET_PDEATHSIG) if the runner dies without cleaning up (SIGKILL).
+The same class is an all-purpose cluster's JVM, then a child of its supervisor
+(`supervisor.py`) instead of the runner. With `workers` it first starts a
+standalone master and workers (`standalone.py`) and drives them; with `master`
+it drives an existing standalone master (a mapped cluster).
 """
 from __future__ import annotations
 
@@ -46,7 +50,8 @@ class LocalCluster:
     """Start with `start()` (or `with LocalCluster(...) as cluster:`), connect via `url`."""
 
     def __init__(self, spark_conf: dict[str, str] | None = None, *, name: str = "job-cluster",
-                 log_path: Path | None = None, cores: int | None = None):
+                 log_path: Path | None = None, cores: int | None = None, workers: int = 0,
+                 master: str | None = None):
         self.spark_conf = {str(k): str(v) for k, v in (spark_conf or {}).items()}
         self.name = name
         self.cores = cores or os.cpu_count() or 2
@@ -56,6 +61,9 @@ class LocalCluster:
         self.started_at: float | None = None
         self.class_cache = None  # classcache.ClassCache while this JVM uses or builds one
         self.local_dir: str | None = None  # Spark's scratch space, removed by stop()
+        self.workers = workers      # > 0: a standalone master and that many workers (standalone.py)
+        self.master = master        # spark://host:port of an existing standalone master (mapped)
+        self.standalone = None      # standalone.Standalone while this cluster runs its own workers
 
     @property
     def url(self) -> str:
@@ -83,7 +91,13 @@ class LocalCluster:
             options += [f"-Dlog4j2.configurationFile=file:{CONF_DIR / 'log4j2.properties'}",
                         *self.class_cache.java_options()]
         conf["spark.driver.extraJavaOptions"] = " ".join(o for o in options if o)
-        cmd = [str(spark_home / "bin" / "spark-submit"), "--master", f"local[{self.cores}]",
+        master = f"local[{self.cores}]"
+        if self.standalone is not None:
+            conf.update(self.standalone.driver_conf())
+            master = self.standalone.master_url
+        elif self.master:
+            master = self.master
+        cmd = [str(spark_home / "bin" / "spark-submit"), "--master", master,
                "--name", self.name, "--driver-memory", memory,
                "--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
         for key, value in conf.items():
@@ -92,6 +106,17 @@ class LocalCluster:
 
     def start(self, timeout: float = 120) -> str:
         """Start the server and wait until it accepts connections; returns its URL."""
+        if self.master:  # a mapped master that is down: one line now, not minutes of retries
+            from course.jobs.local.compute.handles import reachable
+
+            why = reachable(self.master)
+            if why:
+                raise ClusterError(f"the standalone master {self.master} does not answer ({why})")
+        if self.workers > 0:
+            from course.jobs.local.compute.standalone import Standalone
+
+            self.standalone = Standalone(self.workers, self.log_path.parent, name=self.log_path.stem)
+            self.standalone.start(timeout)  # first: a failure leaves nothing else to undo
         from course.platform.java import require_java
         import pyspark
 
@@ -129,11 +154,18 @@ class LocalCluster:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def exit_description(self) -> str:
+        code = self.process.returncode if self.process else None
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        return f"its Spark JVM exited ({how})"
+
     def stop(self, timeout: float = 15) -> None:
         """Stop the server: at once (SIGKILL) when nothing needs a clean JVM exit, as every
         table write has committed by then; SIGTERM and a wait while it writes the class
         archive. Either way its scratch folder goes."""
         if self.process is None:
+            if self.standalone is not None:
+                self.standalone.stop()
             return
         if self.process.poll() is None:
             if self.class_cache is not None and self.class_cache.building:
@@ -146,6 +178,8 @@ class LocalCluster:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self.standalone is not None:  # after the driver: executors need not outlive it
+            self.standalone.stop()
         if self.class_cache is not None:
             self.class_cache.finished(self.process.returncode)
         if self.local_dir:

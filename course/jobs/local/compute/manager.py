@@ -10,17 +10,26 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from course.jobs.local.compute import allpurpose
+from course.jobs.local.compute.cluster import LocalCluster
 from course.jobs.local.compute.env import child_env
+from course.jobs.local.compute.handles import AllPurposeCluster, MappedEndpoint
 from course.jobs.local.executors.base import Attempt, Outcome
+
+
+ALL_PURPOSE = "all-purpose:"   # prefix of the cluster key of an existing_cluster_id task
 
 
 class Compute:
     """Clusters and kernel pools for the tasks in `by_key`, logs under `run_dir`."""
 
     def __init__(self, settings, by_key: dict[str, Any], run_dir: Path, note: Callable[[str], None],
-                 on_lost: Callable[[str, str], None] = lambda key, message: None, libraries=None):
+                 on_lost: Callable[[str, str], None] = lambda key, message: None, libraries=None,
+                 resources_clusters: dict | None = None, cluster_map: tuple[dict, str | None] = ({}, None)):
         self.settings = settings
         self.libraries = libraries   # spec.LibraryPlan: tasks with libraries get kernels in their environment
+        self.resources_clusters = resources_clusters or {}  # the bundle's resources.clusters
+        self.cluster_map, self.map_file = cluster_map          # DAY7_CLUSTERS (mapping.py)
         self.by_key = by_key
         self.run_dir = run_dir
         self._note = note
@@ -46,6 +55,8 @@ class Compute:
             return f"task:{task.task_key}"
         if task.pipeline_task is not None and self.settings.job_clusters:
             return self.settings.job_clusters[0].job_cluster_key  # a pipeline update runs on the run's cluster
+        if task.existing_cluster_id:  # one all-purpose cluster per id, shared by tasks and runs
+            return ALL_PURPOSE + allpurpose.cluster_key_of(task.existing_cluster_id)
         return None
 
     def _cluster_spec(self, key: str):
@@ -64,16 +75,37 @@ class Compute:
         return {self.cluster_key(self.by_key[k]) for k in keys} - {None}
 
     def start_clusters(self, keys: set[str]) -> None:
-        from course.jobs.local.compute.cluster import LocalCluster
-
         for key in sorted(keys):
-            spec = self._cluster_spec(key)
-            conf = dict(spec.spark_conf or {}) if spec is not None else {}
-            generation = self._generation.get(key, 0)
-            name = key.replace(":", "-") + (f"-{generation + 1}" if generation else "")
-            self.clusters[key] = LocalCluster(conf, name=name, log_path=self.run_dir / f"cluster-{name}.log")
+            self.clusters[key] = self._make(key)
             self._ready[key] = threading.Event()
-            threading.Thread(target=self._boot, args=(key,), daemon=True, name=f"cluster-{name}").start()
+            threading.Thread(target=self._boot, args=(key,), daemon=True, name=f"cluster-{key}").start()
+
+    def _make(self, key: str):
+        """A mapped endpoint, a (new or warm) all-purpose cluster, or a new job cluster."""
+        name = key[len(ALL_PURPOSE):] if key.startswith(ALL_PURPOSE) else key
+        mapped = self.cluster_map.get(name)
+        if mapped and mapped.startswith("sc://"):
+            self._note(f"cluster {name}: the Spark Connect server {mapped} (from {self.map_file})")
+            return MappedEndpoint(name, mapped, self.map_file)
+        if key.startswith(ALL_PURPOSE) and not mapped:
+            spec = allpurpose.ClusterSpec.from_resource(name, self.resources_clusters.get(name))
+            cluster = AllPurposeCluster(spec)
+            warm = allpurpose.is_running(allpurpose.read_state(name))
+            self._note(f"all-purpose cluster {name}: " + ("running, attaching" if warm else
+                       f"starting (it stays up; auto-terminates after {spec.autotermination_minutes:g} "
+                       "minutes without work)"))
+            return cluster
+        spec = None if key.startswith(ALL_PURPOSE) else self._cluster_spec(key)
+        conf = dict(spec.spark_conf or {}) if spec is not None else {}
+        workers = 0 if spec is None else (spec.num_workers or (spec.autoscale.min_workers if spec.autoscale else 0) or 0)
+        generation = self._generation.get(key, 0)
+        name = key.replace(":", "-") + (f"-{generation + 1}" if generation else "")
+        if mapped:
+            self._note(f"cluster {key}: a local driver on the standalone master {mapped} (from {self.map_file})")
+        elif workers:
+            self._note(f"job cluster {key}: a standalone master and {workers} workers")
+        return LocalCluster(conf, name=name, log_path=self.run_dir / f"cluster-{name}.log",
+                            workers=0 if mapped else workers, master=mapped)
 
     def _boot(self, key: str) -> None:
         cluster = self.clusters[key]
@@ -82,7 +114,8 @@ class Compute:
             cluster.start()
             started = True
         except Exception as exc:  # reported by every task that needs it
-            self._errors[key] = f"job cluster '{key}' failed to start: {exc}"
+            own = isinstance(cluster, LocalCluster)
+            self._errors[key] = f"job cluster '{key}' failed to start: {exc}" if own else str(exc)
         finally:
             self._ready[key].set()
             if self._closing:  # the run ended (Ctrl-C) while the cluster was starting
@@ -93,13 +126,11 @@ class Compute:
     def _watch(self, key: str, cluster) -> None:
         """Notice within a second when the JVM dies under the run (a Spark Connect client
         would retry for ten minutes): its tasks fail at once, naming the cluster and its log."""
-        while not self._closing and cluster.process.poll() is None:
+        while not self._closing and cluster.running:
             time.sleep(0.25)
         if self._closing or self.clusters.get(key) is not cluster:
             return
-        code = cluster.process.returncode
-        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-        message = (f"Cluster '{key}' terminated unexpectedly: its Spark JVM exited ({how}); "
+        message = (f"Cluster '{key}' terminated unexpectedly: {cluster.exit_description()}; "
                    f"see its log {cluster.log_path}")
         self._lost[key] = message
         self._note(message)
