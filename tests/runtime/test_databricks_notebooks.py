@@ -1,6 +1,7 @@
-"""Real Databricks notebooks run unchanged: source-format .py/.sql notebooks, an exported
-.ipynb with %sql/%md/%run cells, Unity Catalog names, format("delta") and a
-dbutils.notebook.run orchestrator (tests/notebooks/databricks/), as a job and in a kernel."""
+"""Real Databricks notebooks run unchanged: source-format .py/.sql notebooks, exported
+.ipynb files (a Python one with %sql/%md/%run cells, a SQL one with plain SQL cells), Unity
+Catalog names, format("delta") and a dbutils.notebook.run orchestrator
+(tests/notebooks/databricks/), as a job and in a kernel."""
 from __future__ import annotations
 
 from pathlib import Path
