@@ -29,9 +29,15 @@ import time
 from pathlib import Path
 
 HEAVY = ["pyspark", "pandas", "scrapbook", "papermill", "ipywidgets", "nbformat", "databricks.sdk"]
-ENV_CELL = ("import time as _t, sys as _s\n_t0 = _t.perf_counter()\n"
+ENV_CELL = ("import time as _t\n_t0 = _t.perf_counter()\n"
             "from course.runtime import dbutils, spark, display\n"
-            "print((_t.perf_counter() - _t0) * 1000, 'sql' in get_ipython().magics_manager.magics['cell'])")
+            "_ms = (_t.perf_counter() - _t0) * 1000\n"
+            "_ok = 'sql' in get_ipython().magics_manager.magics['cell']\n"
+            # install() alone, once more on this throw-away kernel: what the magics and names cost
+            "from course.runtime import magics as _m\n"
+            "delattr(get_ipython(), '_day7_magics')\n"
+            "_t0 = _t.perf_counter(); _m.install(); _install = (_t.perf_counter() - _t0) * 1000\n"
+            "print(_ms, _install, _ok)")
 QUERY = "SELECT id % 10 AS k, count(*) AS n FROM range(1000) GROUP BY k ORDER BY k"
 # (label, cell) pairs measured in turn in one kernel; the table is made once beforehand.
 CELLS = [
@@ -71,8 +77,9 @@ def execute(kc, code: str, timeout: float = 300) -> tuple[float, str]:
     return seconds, "".join(out)
 
 
-def startup(n: int, cwd: str) -> list[tuple[float, float, float]]:
-    """Per fresh kernel: (seconds to ready, seconds for the environment cell, in-kernel import ms)."""
+def startup(n: int, cwd: str) -> list[tuple[float, float, float, float]]:
+    """Per fresh kernel: (seconds to ready, seconds for the environment cell, in-kernel import ms,
+    ms of `magics.install()` alone)."""
     samples = []
     for _ in range(n):
         started = time.perf_counter()
@@ -80,10 +87,10 @@ def startup(n: int, cwd: str) -> list[tuple[float, float, float]]:
         ready = time.perf_counter() - started
         try:
             cell, out = execute(kc, ENV_CELL)
-            ms, has_sql = out.split()
+            ms, install, has_sql = out.split()
             if has_sql != "True":
                 sys.exit("the environment cell did not register %sql")
-            samples.append((ready, cell, float(ms)))
+            samples.append((ready, cell, float(ms), float(install)))
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
@@ -123,6 +130,16 @@ def per_cell(kc, cells: int) -> dict[str, list[float]]:
     return times
 
 
+# The Python side of a `%sql` cell, without Spark: IPython's input transform (the exported
+# `%sql` first line becomes `%%sql`) and the statement split, timed in the kernel.
+TEXT_WORK = (
+    "import time as _t\nfrom course.runtime import unity as _u\n"
+    "_cell = '%sql\\n' + " + repr(QUERY) + " + ';\\nSELECT * FROM workspace.bench.t'\n"
+    "_t0 = _t.perf_counter()\n"
+    "for _ in range(1000):\n    _u.split_statements(get_ipython().transform_cell(_cell))\n"
+    "print((_t.perf_counter() - _t0) * 1000)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=7, help="fresh kernels / processes per start-up figure (default 7)")
@@ -136,10 +153,10 @@ def main() -> None:
 
     print(f"1. kernel start-up, median of {args.n} fresh python3 kernels")
     samples = startup(args.n, cwd)
-    ready, cell, inside = (med(s[i] for s in samples) for i in range(3))
+    ready, cell, inside, install = (med(s[i] for s in samples) for i in range(4))
     print(f"  bare kernel, start to ready                    {ready * 1000:7.0f} ms")
     print(f"  + environment cell (names, magics, finder)     {cell * 1000:7.0f} ms round trip, "
-          f"{inside:.1f} ms of it the import in the kernel")
+          f"{inside:.1f} ms of it the import in the kernel, of which {install:.1f} ms magics.install()")
     print(f"  kernel with the environment, start to ready    {(ready + cell) * 1000:7.0f} ms "
           f"(+{cell / ready:.0%})")
 
@@ -152,8 +169,10 @@ def main() -> None:
         heavy = sorted({m for r in runs for m in r[2]})
         print(f"  {label:<40} {total:6.1f} ms   heavy modules loaded: {heavy or 'none'}")
         _, kit, _ = import_profile(with_ipython, importtime=True)  # its own overhead inflates these
-        top = sorted(kit.items(), key=lambda kv: -kv[1])[:6]
-        print("    -X importtime, cumulative ms: " + ", ".join(f"{name} {ms:.1f}" for name, ms in top))
+        top = sorted(kit.items(), key=lambda kv: -kv[1])[:5]
+        magics = kit.get("course.runtime.magics")
+        print("    -X importtime, cumulative ms: " + ", ".join(f"{name} {ms:.1f}" for name, ms in top)
+              + (f"; course.runtime.magics {magics:.1f}" if magics is not None else "; magics not imported"))
 
     print(f"\n3. per cell, one warm kernel on a Spark Connect job cluster, median of {args.cells} (interleaved)")
     from course.jobs.local.compute.cluster import LocalCluster
@@ -163,6 +182,7 @@ def main() -> None:
         km, kc = start_kernel(cwd)
         try:
             times = per_cell(kc, args.cells)
+            text_us = float(execute(kc, TEXT_WORK)[1])  # ms for 1000 = µs per cell
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
@@ -172,8 +192,12 @@ def main() -> None:
         print(f"  {label:<52} {ms:7.1f} ms  (p10 {spread[len(spread) // 10] * 1000:.1f}, "
               f"p90 {spread[len(spread) * 9 // 10] * 1000:.1f})")
     labels = [label for label, _ in CELLS]
-    print(f"  %sql over display(spark.sql(…)):  {medians[labels[4]] - medians[labels[3]]:+.1f} ms per cell; "
-          f"three-part over two-part name: {medians[labels[7]] - medians[labels[6]]:+.1f} ms")
+    p10 = {label: sorted(values)[len(values) // 10] * 1000 for label, values in times.items()}
+    print(f"  %sql over display(spark.sql(…)): median {medians[labels[4]] - medians[labels[3]]:+.1f} ms, "
+          f"p10 {p10[labels[4]] - p10[labels[3]]:+.1f} ms per cell; three-part over two-part name: "
+          f"median {medians[labels[7]] - medians[labels[6]]:+.1f} ms, p10 {p10[labels[7]] - p10[labels[6]]:+.1f} ms")
+    print(f"  the Python side of a %sql cell (IPython's transform + statement split, no Spark): "
+          f"{text_us:.0f} µs per cell")
 
 
 if __name__ == "__main__":
