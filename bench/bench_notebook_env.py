@@ -29,15 +29,15 @@ import time
 from pathlib import Path
 
 HEAVY = ["pyspark", "pandas", "scrapbook", "papermill", "ipywidgets", "nbformat", "databricks.sdk"]
-ENV_CELL = ("import time as _t\n_t0 = _t.perf_counter()\n"
+ENV_CELL = ("import time as _t\n_t0, _c0 = _t.perf_counter(), _t.process_time()\n"
             "from course.runtime import dbutils, spark, display\n"
-            "_ms = (_t.perf_counter() - _t0) * 1000\n"
+            "_ms, _cpu = (_t.perf_counter() - _t0) * 1000, (_t.process_time() - _c0) * 1000\n"
             "_ok = 'sql' in get_ipython().magics_manager.magics['cell']\n"
             # install() alone, once more on this throw-away kernel: what the magics and names cost
             "from course.runtime import magics as _m\n"
             "delattr(get_ipython(), '_day7_magics')\n"
             "_t0 = _t.perf_counter(); _m.install(); _install = (_t.perf_counter() - _t0) * 1000\n"
-            "print(_ms, _install, _ok)")
+            "print(_ms, _cpu, _install, _ok)")
 QUERY = "SELECT id % 10 AS k, count(*) AS n FROM range(1000) GROUP BY k ORDER BY k"
 # (label, cell) pairs measured in turn in one kernel; the table is made once beforehand.
 CELLS = [
@@ -77,9 +77,9 @@ def execute(kc, code: str, timeout: float = 300) -> tuple[float, str]:
     return seconds, "".join(out)
 
 
-def startup(n: int, cwd: str) -> list[tuple[float, float, float, float]]:
+def startup(n: int, cwd: str) -> list[tuple[float, ...]]:
     """Per fresh kernel: (seconds to ready, seconds for the environment cell, in-kernel import ms,
-    ms of `magics.install()` alone)."""
+    ms of `magics.install()` alone, CPU ms of the import)."""
     samples = []
     for _ in range(n):
         started = time.perf_counter()
@@ -87,10 +87,10 @@ def startup(n: int, cwd: str) -> list[tuple[float, float, float, float]]:
         ready = time.perf_counter() - started
         try:
             cell, out = execute(kc, ENV_CELL)
-            ms, install, has_sql = out.split()
+            ms, cpu, install, has_sql = out.split()
             if has_sql != "True":
                 sys.exit("the environment cell did not register %sql")
-            samples.append((ready, cell, float(ms), float(install)))
+            samples.append((ready, cell, float(ms), float(install), float(cpu)))
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
@@ -117,17 +117,29 @@ def import_profile(with_ipython: bool, importtime: bool) -> tuple[float, dict[st
     return ms, kit, heavy
 
 
-def per_cell(kc, cells: int) -> dict[str, list[float]]:
+def kernel_cpu(kc, code: str) -> float:
+    """CPU seconds the kernel process spends on `code` (run as a cell of its own): unlike wall
+    time, hardly moved by other work on a busy machine (the Spark server's CPU is not counted)."""
+    wrapper = ("import time as _t\n_c = _t.process_time()\n"
+               f"get_ipython().run_cell({code!r}, store_history=False)\n"
+               "print('cpu', _t.process_time() - _c)")
+    out = execute(kc, wrapper)[1]
+    return float(out.rsplit("cpu ", 1)[1])
+
+
+def per_cell(kc, cells: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     execute(kc, "from course.runtime import dbutils, spark, display\n"
                 "spark.sql('CREATE SCHEMA IF NOT EXISTS workspace.bench')\n"
                 "spark.range(1000).write.mode('overwrite').saveAsTable('workspace.bench.t')")
     for _, code in CELLS:  # once each: first-use imports and the server's code paths
         execute(kc, code)
     times: dict[str, list[float]] = {label: [] for label, _ in CELLS}
+    cpu: dict[str, list[float]] = {label: [] for label, _ in CELLS}
     for _ in range(cells):
         for label, code in CELLS:
             times[label].append(execute(kc, code)[0])
-    return times
+            cpu[label].append(kernel_cpu(kc, code))
+    return times, cpu
 
 
 # The Python side of a `%sql` cell, without Spark: IPython's input transform (the exported
@@ -153,10 +165,11 @@ def main() -> None:
 
     print(f"1. kernel start-up, median of {args.n} fresh python3 kernels")
     samples = startup(args.n, cwd)
-    ready, cell, inside, install = (med(s[i] for s in samples) for i in range(4))
+    ready, cell, inside, install, cpu = (med(s[i] for s in samples) for i in range(5))
     print(f"  bare kernel, start to ready                    {ready * 1000:7.0f} ms")
     print(f"  + environment cell (names, magics, finder)     {cell * 1000:7.0f} ms round trip, "
-          f"{inside:.1f} ms of it the import in the kernel, of which {install:.1f} ms magics.install()")
+          f"{inside:.1f} ms of it the import in the kernel ({cpu:.1f} ms CPU), of which "
+          f"{install:.1f} ms magics.install()")
     print(f"  kernel with the environment, start to ready    {(ready + cell) * 1000:7.0f} ms "
           f"(+{cell / ready:.0%})")
 
@@ -181,21 +194,25 @@ def main() -> None:
         os.environ["SPARK_REMOTE"] = cluster.url
         km, kc = start_kernel(cwd)
         try:
-            times = per_cell(kc, args.cells)
+            times, cpu = per_cell(kc, args.cells)
             text_us = float(execute(kc, TEXT_WORK)[1])  # ms for 1000 = µs per cell
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
     medians = {label: med(values) * 1000 for label, values in times.items()}
+    cpu_ms = {label: med(values) * 1000 for label, values in cpu.items()}
+    print(f"  {'cell':<52} {'wall':>9}  (p10, p90)        kernel CPU")
     for label, ms in medians.items():
         spread = sorted(times[label])
         print(f"  {label:<52} {ms:7.1f} ms  (p10 {spread[len(spread) // 10] * 1000:.1f}, "
-              f"p90 {spread[len(spread) * 9 // 10] * 1000:.1f})")
+              f"p90 {spread[len(spread) * 9 // 10] * 1000:.1f})   {cpu_ms[label]:6.1f} ms")
     labels = [label for label, _ in CELLS]
     p10 = {label: sorted(values)[len(values) // 10] * 1000 for label, values in times.items()}
     print(f"  %sql over display(spark.sql(…)): median {medians[labels[4]] - medians[labels[3]]:+.1f} ms, "
           f"p10 {p10[labels[4]] - p10[labels[3]]:+.1f} ms per cell; three-part over two-part name: "
           f"median {medians[labels[7]] - medians[labels[6]]:+.1f} ms, p10 {p10[labels[7]] - p10[labels[6]]:+.1f} ms")
+    print(f"  kernel CPU per cell, %sql over display(spark.sql(…)): {cpu_ms[labels[4]] - cpu_ms[labels[3]]:+.1f} ms; "
+          f"three-part over two-part: {cpu_ms[labels[7]] - cpu_ms[labels[6]]:+.1f} ms")
     print(f"  the Python side of a %sql cell (IPython's transform + statement split, no Spark): "
           f"{text_us:.0f} µs per cell")
 
