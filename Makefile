@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_generator.py --rows 1M 10M
 	$(BIN)/python bench/bench_spark.py
 	$(BIN)/python bench/bench_runtime_import.py
+	$(BIN)/python bench/bench_notebook_env.py
 	$(BIN)/python bench/bench_runner.py
 	$(BIN)/python bench/bench_grade_class.py --learners 30
 
