@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_runtime_import.py
 	$(BIN)/python bench/bench_dbx.py
 	$(BIN)/python bench/bench_environments.py
+	$(BIN)/python bench/bench_notebook_env.py
 	$(BIN)/python bench/bench_runner.py
 	$(BIN)/python bench/bench_grade_class.py --learners 30
 	$(BIN)/python bench/bench_server.py

@@ -78,7 +78,7 @@ def plain_papermill(env: dict, source: str, workdir: Path) -> float:
         for name, key in zip({NOTEBOOKS!r}, {KEYS!r}):
             out = os.path.join({str(workdir)!r}, name + ".ipynb")
             ctx = {{"run_id": 1, "task_key": key, "task_values": values,
-                    "parameters": {{"source_path": {source!r}, "catalog": "spark_catalog", "schema": "day7"}}}}
+                    "parameters": {{"source_path": {source!r}, "catalog": "workspace", "schema": "day7"}}}}
             papermill.execute_notebook({str(REPO / "solutions")!r} + "/" + name + ".ipynb", out,
                                        parameters={{"day7_task": ctx}}, progress_bar=False)
             values[key] = read_task_outputs(out).task_values
@@ -104,7 +104,7 @@ def lower_bound(env: dict, source: str, workdir: Path) -> float:
             os.makedirs(out_dir, exist_ok=True)
             os.environ["DAY7_TASK"] = json.dumps({{"run_id": 1, "task_key": key, "task_values": values,
                 "output_dir": out_dir,
-                "parameters": {{"source_path": {source!r}, "catalog": "spark_catalog", "schema": "day7"}}}})
+                "parameters": {{"source_path": {source!r}, "catalog": "workspace", "schema": "day7"}}}})
             with open({str(REPO / "solutions")!r} + "/" + name + ".ipynb") as f:
                 cells = json.load(f)["cells"]  # plain JSON: importing nbformat is not the notebooks' work
             namespace = {{"__name__": "__main__"}}

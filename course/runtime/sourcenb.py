@@ -26,6 +26,7 @@ _LANGUAGE_NAMES = {".scala": "Scala", ".r": "R"}
 _TITLE = re.compile(r"^DBTITLE \d+,(.*)$")
 # Cell magics: a cell whose first line is one of these runs the whole cell in that language.
 CELL_LANGUAGES = ("sql", "python", "sh", "md", "md-sandbox", "scala", "r")
+DATABRICKS_NOTEBOOK = "application/vnd.databricks.v1+notebook"  # an exported .ipynb's metadata key
 
 
 class SourceNotebookError(ValueError):
@@ -147,12 +148,31 @@ def read(path: Path) -> dict:
     }
 
 
+def is_sql_export(nb: dict | Path) -> bool:
+    """Whether `nb` (a notebook or an .ipynb file) is a SQL notebook exported from a workspace:
+    its plain code cells are SQL."""
+    if isinstance(nb, Path):
+        import json
+
+        try:
+            nb = json.loads(nb.read_text(encoding="utf-8"))
+        except ValueError:
+            return False  # not JSON: the caller's reader says what is wrong
+    return (nb.get("metadata") or {}).get(DATABRICKS_NOTEBOOK, {}).get("language") == "sql"
+
+
 def load(path: Path):
-    """`path` as an nbformat NotebookNode: a source notebook converted, an .ipynb read as it is."""
+    """`path` as an nbformat NotebookNode: a source notebook converted, an .ipynb read as it is
+    (an exported SQL notebook's plain code cells become ``%%sql`` cells)."""
     import nbformat
 
     if path.suffix.lower() == ".ipynb":
-        return nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)
+        if is_sql_export(nb):
+            for cell in nb.cells:
+                if cell.cell_type == "code" and not cell.source.lstrip().startswith("%"):
+                    cell.source = "%%sql\n" + cell.source
+        return nb
     node = nbformat.from_dict(read(path))
     for i, cell in enumerate(node.cells):  # nbformat 4.5 wants cell ids
         cell.setdefault("id", f"cell-{i}")

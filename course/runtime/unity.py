@@ -196,6 +196,9 @@ _CREATE_CATALOG = re.compile(r"^\s*CREATE\s+CATALOG\s+(IF\s+NOT\s+EXISTS\s+)?(\S
 _CREATE_SCHEMA = re.compile(r"^\s*CREATE\s+(SCHEMA|DATABASE)\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)(.*)$", re.I | re.S)
 _CREATE_VOLUME = re.compile(r"^\s*CREATE\s+(?:EXTERNAL\s+)?VOLUME\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)", re.I)
 _CURRENT_CATALOG = re.compile(r"\bcurrent_catalog\s*\(\s*\)", re.I)
+# Statements naming a schema (`catalog.schema`, two parts that are not a table): SHOW TABLES IN …
+_ON_SCHEMA = re.compile(r"^(\s*(?:SHOW\s+(?:TABLES|VIEWS|FUNCTIONS)\s+(?:IN|FROM)|DROP\s+(?:SCHEMA|DATABASE)"
+                        r"(?:\s+IF\s+EXISTS)?|DESCRIBE\s+(?:SCHEMA|DATABASE)(?:\s+EXTENDED)?)\s+)(\S+)(.*)$", re.I | re.S)
 
 
 def _schema_ref(name: str) -> str:
@@ -267,6 +270,8 @@ def sql(session, statement: str, args=None, **kwargs):
         statement = f"CREATE {m.group(1)} {m.group(2) or ''}{_schema_ref(m.group(3))}{_rewrite_names(m.group(4))}"
     elif (m := _USE_SCHEMA.match(text)):
         statement = f"USE {_schema_ref(m.group(1))}"
+    elif (m := _ON_SCHEMA.match(text)):
+        statement = f"{m.group(1)}{_schema_ref(m.group(2))}{m.group(3)}"
     else:
         from course.runtime.dbx import sqlpaths
 

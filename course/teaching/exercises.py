@@ -147,7 +147,8 @@ def _banner(solution_name: str):
         "> Fill in every cell marked `# TODO` (each raises `NotImplementedError` until you do), "
         "then run the notebook top to bottom. The cells tagged `check` tell you whether it works; "
         "the note under each one shows what a correct solution prints on the sample data. "
-        f"Your tables go to the schema `{EXERCISE_SCHEMA}`, so the solutions' tables stay as they are.\n>\n"
+        f"Your tables go to `workspace.{EXERCISE_SCHEMA}` (the schema widget), so the solutions' tables, "
+        "`workspace.day7.…`, stay as they are.\n>\n"
         "> * Grade it: `python runner.py exercises grade notebooks/exercises/" + solution_name + "` "
         "(or the whole folder; the exercises before it run as their solutions when you grade it alone)\n"
         "> * Run your three notebooks as the Day 7 job: `python runner.py -t exercises`")

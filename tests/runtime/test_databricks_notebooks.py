@@ -1,6 +1,7 @@
-"""Real Databricks notebooks run unchanged: source-format .py/.sql notebooks, an exported
-.ipynb with %sql/%md/%run cells, Unity Catalog names, format("delta") and a
-dbutils.notebook.run orchestrator (tests/notebooks/databricks/), as a job and in a kernel."""
+"""Real Databricks notebooks run unchanged: source-format .py/.sql notebooks, exported
+.ipynb files (a Python one with %sql/%md/%run cells, a SQL one with plain SQL cells), Unity
+Catalog names, format("delta") and a dbutils.notebook.run orchestrator
+(tests/notebooks/databricks/), as a job and in a kernel."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,6 +39,23 @@ def test_a_sql_source_notebook_runs_its_plain_cells_as_sql():
     python = cells[3]["source"]
     assert python.startswith('schema = dbutils.widgets.get("schema")') and "%" not in python.splitlines()[0]
     assert cells[4]["source"] == "%fs ls /Volumes/workspace"
+
+
+def test_an_exported_sql_notebook_runs_its_plain_cells_as_sql(tmp_path):
+    path = CORPUS / "status_report.ipynb"
+    assert sourcenb.is_sql_export(path)
+    nb = sourcenb.load(path)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert code[0] == '%%sql\nCREATE WIDGET TEXT schema DEFAULT "nb_demo"'
+    assert code[1].startswith("%%sql\nCREATE OR REPLACE TABLE workspace.${schema}.orders_by_status AS")
+    assert code[3].startswith("%python\n")                     # another language keeps its own line
+    assert [c.cell_type for c in nb.cells].count("markdown") == 2
+    python_export = CORPUS / "gold_report.ipynb"                 # a Python export is read as it is
+    assert not sourcenb.is_sql_export(python_export)
+    assert sourcenb.load(python_export) == nbformat.read(python_export, as_version=4)
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    assert not sourcenb.is_sql_export(broken)
 
 
 def test_scala_and_r_notebooks_are_refused_in_one_line(tmp_path):
@@ -113,7 +131,7 @@ def test_the_corpus_runs_as_a_job(day7_home):
     history, run = _run("databricks_style")
     tasks = {t.task_key: t for t in run.tasks}
     assert {k: t.state.result_state.value for k, t in tasks.items()} == {
-        "setup": "SUCCESS", "bronze": "SUCCESS", "gold": "SUCCESS", "orchestrate": "SUCCESS",
+        "setup": "SUCCESS", "bronze": "SUCCESS", "gold": "SUCCESS", "status": "SUCCESS", "orchestrate": "SUCCESS",
         "paths": "SUCCESS", "secrets": "SUCCESS"}, {k: t.state.state_message for k, t in tasks.items()}
     # volumes and DBFS paths were written in the state folder, never in the machine's /Volumes or /dbfs
     assert history.task_run_values(tasks["paths"].run_id) == {"exports": 2}
@@ -130,8 +148,9 @@ def test_the_corpus_runs_as_a_job(day7_home):
     assert history.task_run_values(tasks["bronze"].run_id) == {"bronze_rows": 20}
     assert history.task_run_values(tasks["orchestrate"].run_id) == {"big_orders": 14}
     assert history.task_run_values(tasks["gold"].run_id) == {"customers": 4}
+    assert history.task_run_values(tasks["status"].run_id) == {"statuses": 2}   # the exported SQL notebook
     warehouse = paths.warehouse_dir() / "nb_demo.db"
-    assert sorted(p.name for p in warehouse.iterdir()) == ["orders_bronze", "orders_gold"]
+    assert sorted(p.name for p in warehouse.iterdir()) == ["orders_bronze", "orders_by_status", "orders_gold"]
     children = Path(tasks["orchestrate"].run_page_url[len("file://"):]).with_suffix("") / "notebook_runs"
     assert sorted(p.name for p in children.glob("*.ipynb")) == ["001-child_step.ipynb", "002-child_step.ipynb"]
     pip = [o for c in nbformat.read(tasks["bronze"].run_page_url[len("file://"):], 4).cells
@@ -178,6 +197,7 @@ def test_the_corpus_runs_in_a_kernel_that_imports_the_kit(kernel):
                  '%run ./ingest_orders $schema="nb_kernel"',
                  '%run ./gold_report.ipynb $schema="nb_kernel"',
                  '%run ./volumes_paths $schema="nb_kernel"',
+                 '%run ./status_report $schema="nb_kernel"',
                  '%run ./orchestrator $schema="nb_kernel"'):
         reply, text = kernel(line)
         if line.endswith('orchestrator $schema="nb_kernel"'):

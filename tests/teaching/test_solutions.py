@@ -58,7 +58,7 @@ def run_task(tmp_path: Path, notebook: str, task_key: str, parameters: dict, tas
 
     out = tmp_path / f"{task_key}-{len(list(tmp_path.glob('*.ipynb')))}.ipynb"
     context = {"job_id": 1, "job_name": "day7-medallion", "run_id": run_id, "task_key": task_key,
-               "task_run_id": run_id + 1, "parameters": {"catalog": "spark_catalog", "schema": SCHEMA,
+               "task_run_id": run_id + 1, "parameters": {"catalog": "workspace", "schema": SCHEMA,
                                                          **parameters},
                "task_values": task_values or {}, "output_dir": str(tmp_path / task_key)}
     papermill.execute_notebook(str(SOLUTIONS / notebook), str(out), parameters={"day7_task": context},
@@ -86,7 +86,8 @@ def test_bronze_silver_gold_as_a_job_run(cluster, spark, tmp_path):
     params = {"source_path": "/Volumes/workspace/day7/raw/events", "run_date": "2019-11-30", "run_id": "501"}
     bronze, summary = run_task(tmp_path, "01_bronze.ipynb", "bronze", params)
     assert bronze == {"rows_read": 15002, "rows_written": 15000, "rows_quarantined": 2}
-    assert summary["run_id"] == "501" and summary["tables"][0] == f"spark_catalog.{SCHEMA}.bronze_events"
+    assert summary["run_id"] == "501" and summary["tables"] == [f"workspace.{SCHEMA}.bronze_events",
+                                                        f"workspace.{SCHEMA}.bronze_quarantine"]
     stamps = spark.table(f"{SCHEMA}.bronze_events").groupBy("_run_id", "_run_date").count().collect()
     assert [(r["_run_id"], str(r["_run_date"]), r["count"]) for r in stamps] == [("501", "2019-11-30", 15000)]
     reasons = {r["_reason"] for r in spark.table(f"{SCHEMA}.bronze_quarantine").collect()}
@@ -112,7 +113,7 @@ def test_bronze_silver_gold_as_a_job_run(cluster, spark, tmp_path):
 
     gold, summary = run_task(tmp_path, "03_gold.ipynb", "gold", {}, upstream)
     assert gold["rows_read"] == 14996 and gold["rows_written"] == sum(summary["tables"].values())
-    assert summary["tables"][f"spark_catalog.{SCHEMA}.gold_top_products"] == 10
+    assert summary["tables"][f"workspace.{SCHEMA}.gold_top_products"] == 10
 
     # A retry or repair of bronze with the same parameters leaves the same tables.
     again, _ = run_task(tmp_path, "01_bronze.ipynb", "bronze", params, run_id=777)

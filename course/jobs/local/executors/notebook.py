@@ -78,8 +78,9 @@ def run_notebook(notebook: Path, output: Path, context: dict, pool, attempt: Att
     from course.runtime.scraps import read_task_outputs
 
     _quiet_papermill()
-    try:  # a Databricks source notebook (.py / .sql) is converted in memory, not read as JSON
-        source = str(notebook) if notebook.suffix.lower() == ".ipynb" else sourcenb.load(notebook)
+    try:  # a Databricks source notebook (.py / .sql) or exported SQL notebook is converted in memory
+        plain = notebook.suffix.lower() == ".ipynb" and not sourcenb.is_sql_export(notebook)
+        source = str(notebook) if plain else sourcenb.load(notebook)
     except (sourcenb.SourceNotebookError, OSError) as exc:
         return Outcome("FAILED", str(exc))
     kernel = _take(pool, attempt)
