@@ -18,6 +18,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from browser_fixtures import browser_page, require_browser
 import yaml
 
 from course.platform import paths
@@ -25,7 +27,6 @@ from course.platform.paths import REPO_ROOT
 from course.server.serving import BackgroundServer
 from course.server.state import ServerState
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / ".day7" / "test-artifacts" / "server"
 JOB_DIR = Path(__file__).parent / "pages_job"
 FOLDER = "/Users/learner@example.com/orders"
@@ -34,9 +35,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium (as root, `make test` installs Debian's chromium)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pyproject.toml lists it)")
+    require_browser()
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.service.workspace import ImportFormat
 
@@ -63,19 +62,8 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(workspace):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                  "--disable-gpu", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1300, "height": 900})
-        page.set_default_timeout(90_000)
-        try:
-            yield page
-        finally:
-            browser.close()
+    with browser_page(1300, 900, 90000) as page:
+        yield page
 
 
 def shot(page, name: str) -> None:

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from browser_fixtures import browser_page, require_browser
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / ".day7" / "test-artifacts" / "lab"
 LESSON_COPY = REPO / "notebooks" / ".test-02_parameters_and_widgets.ipynb"  # git-ignored scratch copy
 pytestmark = pytest.mark.slow
@@ -38,9 +39,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def lab(tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium (as root, `make test` installs Debian's chromium)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pyproject.toml lists it)")
+    require_browser()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*"):
         if old.is_file():
@@ -86,19 +85,8 @@ def lab(tmp_path):
 
 @pytest.fixture
 def page(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                  "--disable-gpu", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(60_000)
-        try:
-            yield page
-        finally:
-            browser.close()
+    with browser_page(1400, 900, 60000) as page:
+        yield page
 
 
 def shot(page, name: str) -> Path:

@@ -12,12 +12,11 @@ the problem, raised before a run starts.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+
+from course.platform.mappingfile import read_mapping_file
 
 __all__ = ["NotifyConfigError", "SmtpConfig", "DEFAULT_FROM", "load_smtp_config", "load_webhook_destinations"]
 
@@ -72,43 +71,13 @@ def _host_port(raw: str) -> tuple[str, int]:
 
 def load_webhook_destinations(env: dict[str, str] | None = None) -> tuple[dict[str, str], str | None]:
     """({destination id: url}, the file they came from) from DAY7_WEBHOOKS; ({}, None) when unset."""
-    env = os.environ if env is None else env
-    raw = (env.get("DAY7_WEBHOOKS") or "").strip()
-    if not raw:
-        return {}, None
-    path = Path(raw).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise NotifyConfigError(f"DAY7_WEBHOOKS={raw}: cannot read the file: {exc.strerror or exc}") from None
-    data = _parse_mapping_file(path, text)
-    example = '{"my-destination-id": "http://127.0.0.1:9000/hook"}'
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise NotifyConfigError(f"{path}: expected a mapping of destination id to URL, e.g. {example}; "
-                                f"got a {type(data).__name__}")
+    data, path = read_mapping_file("DAY7_WEBHOOKS", NotifyConfigError,
+                                   'destination id to URL, e.g. {"my-destination-id": "http://127.0.0.1:9000/hook"}',
+                                   env)
     out: dict[str, str] = {}
     for key, url in data.items():
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise NotifyConfigError(f"{path}: destination {str(key)!r}: expected an http:// or https:// URL, "
                                     f"got {url!r}")
         out[str(key)] = url
-    return out, str(path)
-
-
-def _parse_mapping_file(path: Path, text: str) -> Any:
-    """JSON for .json files, YAML otherwise; parse errors name the file and line."""
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise NotifyConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    import yaml  # only when a YAML file is used
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise NotifyConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    return out, (str(path) if path else None)

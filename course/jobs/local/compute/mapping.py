@@ -12,9 +12,9 @@ it starts (exit 2), naming the file and the entry.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from urllib.parse import urlparse
+
+from course.platform.mappingfile import read_mapping_file
 
 
 class ClusterMapError(ValueError):
@@ -23,26 +23,8 @@ class ClusterMapError(ValueError):
 
 def load_cluster_map(env: dict[str, str] | None = None) -> tuple[dict[str, str], str | None]:
     """({cluster name: sc:// or spark:// URL}, the file) from DAY7_CLUSTERS; ({}, None) when unset."""
-    env = os.environ if env is None else env
-    raw = (env.get("DAY7_CLUSTERS") or "").strip()
-    if not raw:
-        return {}, None
-    path = Path(raw).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ClusterMapError(f"DAY7_CLUSTERS={raw}: cannot read the file: {exc.strerror or exc}") from None
-    import yaml  # JSON is YAML too
-
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ClusterMapError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise ClusterMapError(f"{path}: expected a mapping of cluster name to sc://host:port or "
-                              f"spark://host:port, got a {type(data).__name__}")
+    data, path = read_mapping_file("DAY7_CLUSTERS", ClusterMapError,
+                                   "cluster name to sc://host:port or spark://host:port", env)
     out: dict[str, str] = {}
     for name, url in data.items():
         parsed = urlparse(url) if isinstance(url, str) else None
@@ -54,4 +36,4 @@ def load_cluster_map(env: dict[str, str] | None = None) -> tuple[dict[str, str],
             raise ClusterMapError(f"{path}: cluster {str(name)!r}: expected sc://host:port or "
                                   f"spark://host:port, got {url!r}")
         out[str(name)] = url
-    return out, str(path)
+    return out, (str(path) if path else None)

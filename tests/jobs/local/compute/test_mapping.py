@@ -39,7 +39,7 @@ def test_an_unreachable_mapped_endpoint_fails_the_task_in_one_line(tmp_path, mon
 @pytest.mark.parametrize("text, problem", [
     ("etl: http://10.0.0.5:7077\n", "cluster 'etl': expected sc://host:port or spark://host:port, got 'http://10.0.0.5:7077'"),
     ("etl: sc://10.0.0.5\n", "cluster 'etl': expected sc://host:port or spark://host:port, got 'sc://10.0.0.5'"),
-    ("- sc://10.0.0.5:15002\n", "expected a mapping of cluster name to sc://host:port or spark://host:port, got a list"),
+    ("- sc://10.0.0.5:15002\n", "expected a mapping of cluster name to sc://host:port or spark://host:port; got a list"),
 ])
 def test_a_malformed_mapping_file_is_named_with_its_entry(tmp_path, text, problem):
     mapping = tmp_path / "clusters.yml"
