@@ -73,4 +73,6 @@ def _lines(cell: dict, comment: str, language: str) -> list[str]:
         return lines + _magic([f"%{first[2:]}", *rest.split("\n")], comment)
     if first.startswith("%"):  # %run, %pip, %fs …: line magics stay MAGIC lines
         return lines + _magic(source.split("\n"), comment)
+    if language == "sql":  # the kernel runs a plain cell as Python, so on Databricks it is %python
+        return lines + _magic(["%python", *source.split("\n")], comment)
     return lines + source.split("\n")
