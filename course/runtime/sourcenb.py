@@ -15,6 +15,8 @@ brings it), so `read()` returns a plain dict that `nbformat.from_dict` accepts.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -55,19 +57,6 @@ def resolve(path: str | Path, base: Path | None = None) -> Path:
             return candidate.resolve()
     tried = ", ".join(c.name for c in candidates)
     raise FileNotFoundError(f"notebook {str(path)!r} not found in {target.parent} (tried {tried})")
-
-
-def _split_cells(lines: list[str], comment: str) -> list[list[str]]:
-    separator = f"{comment} COMMAND ----------"
-    cells, current = [], []
-    for line in lines:
-        if line.rstrip() == separator:
-            cells.append(current)
-            current = []
-        else:
-            current.append(line)
-    cells.append(current)
-    return cells
 
 
 def _strip_blank_edges(lines: list[str]) -> list[str]:
@@ -121,39 +110,75 @@ def _code(source: str, metadata: dict) -> dict:
     return {"cell_type": "code", "metadata": metadata, "source": source, "outputs": [], "execution_count": None}
 
 
-def read(path: Path) -> dict:
-    """The source notebook at `path` as an nbformat v4 notebook dict."""
+def cell_digest(cell: dict) -> str:
+    """A fingerprint of what the learner sees of a cell (type, source, title): unchanged
+    fingerprint, unchanged cell, so the writer puts back the cell's original text."""
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    title = (cell.get("metadata") or {}).get("title") or ""
+    return hashlib.sha1(json.dumps([cell.get("cell_type"), source, title]).encode()).hexdigest()
+
+
+def read(path: Path, layout: bool = False) -> dict:
+    """The source notebook at `path` as an nbformat v4 notebook dict. With `layout`, each cell's
+    metadata ``day7_source`` keeps its original text (separator line, body) and the notebook's
+    keeps the header, so `course.runtime.dbx.sourcewriter.write` gives the file back byte for byte."""
     suffix = path.suffix.lower()
     if suffix in _LANGUAGE_NAMES:
         raise SourceNotebookError(f"{path} is a {_LANGUAGE_NAMES[suffix]} notebook: "
                                   "the kit runs Python and SQL notebooks")
     if suffix not in _COMMENT:
         raise SourceNotebookError(f"{path} is not a Databricks source notebook (.py or .sql)")
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines()
+    text = path.read_bytes().decode("utf-8")  # bytes: keeps \r\n for a byte-identical write
+    lines, raw = text.splitlines(), text.splitlines(keepends=True)
     if not lines or lines[0].strip() != _HEADERS[suffix]:
         raise SourceNotebookError(f"{path}: a Databricks source notebook starts with "
                                   f"{_HEADERS[suffix]!r} (line 1 is {lines[0][:60]!r})" if lines
                                   else f"{path} is empty")
     comment = _COMMENT[suffix]
-    cells = [c for c in (_cell(lines_, comment, suffix == ".sql")
-                         for lines_ in _split_cells(lines[1:], comment)) if c is not None]
+    head, cells = raw[0], []
+    for separator, start, end in _chunk_bounds(lines, comment):
+        cell = _cell(lines[start:end], comment, suffix == ".sql")
+        original = (raw[separator] if separator is not None else "", "".join(raw[start:end]))
+        if cell is not None:
+            cell["metadata"]["day7_source"] = {"separator": original[0], "raw": original[1]}
+            cells.append(cell)
+        elif cells:  # an empty cell: its text stays with the cell before it
+            cells[-1]["metadata"]["day7_source"]["raw"] += "".join(original)
+        else:
+            head += "".join(original)
+    for cell in cells:
+        if layout:
+            cell["metadata"]["day7_source"]["digest"] = cell_digest(cell)
+        else:
+            del cell["metadata"]["day7_source"]
+    language = "sql" if suffix == ".sql" else "python"
     return {
         "nbformat": 4, "nbformat_minor": 5, "cells": cells,
         "metadata": {
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
-            "day7_source": {"path": str(path), "language": "sql" if suffix == ".sql" else "python"},
+            "day7_source": {"path": str(path), "language": language, **({"head": head} if layout else {})},
         },
     }
+
+
+def _chunk_bounds(lines: list[str], comment: str):
+    """(separator line index or None, first body line, end) of each cell after the header line."""
+    separator = f"{comment} COMMAND ----------"
+    bounds, sep, start = [], None, 1
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() == separator:
+            bounds.append((sep, start, i))
+            sep, start = i, i + 1
+    bounds.append((sep, start, len(lines)))
+    return bounds
 
 
 def is_sql_export(nb: dict | Path) -> bool:
     """Whether `nb` (a notebook or an .ipynb file) is a SQL notebook exported from a workspace:
     its plain code cells are SQL."""
     if isinstance(nb, Path):
-        import json
-
         try:
             nb = json.loads(nb.read_text(encoding="utf-8"))
         except ValueError:

@@ -16,6 +16,10 @@ What it adds to a plain `jupyter lab`:
 * **Widgets survive a reopened notebook.** The widgets extension's `saveState` setting is
   on (in the venv's `share/jupyter/lab/settings/overrides.json`), so a saved notebook keeps
   its widgets' state: reopened, it shows the widgets instead of "model not found".
+* **Databricks source notebooks open as notebooks.** A `.py`/`.sql` file exported from a
+  workspace (first line `# Databricks notebook source`) is served as a notebook (right-click →
+  *Open With → Notebook*) and saved back in source format, byte-identical where nothing
+  changed (`labcontents.py`).
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ from course.platform import paths
 RCFILE = Path(__file__).with_name("lab_terminal.bashrc")
 WIDGETS_PLUGIN = "@jupyter-widgets/jupyterlab-manager:plugin"
 START_NOTEBOOK = "notebooks/00_start_here.ipynb"
+# Databricks source notebooks (.py/.sql) open as notebooks and save back as source (labcontents.py).
+CONTENTS_MANAGER = "course.teaching.labcontents.SourceNotebookContentsManager"
 
 
 def venv_dir() -> Path:
@@ -70,7 +76,8 @@ def terminal_command() -> list[str] | None:
 
 def command(args: argparse.Namespace) -> list[str]:
     jupyter = str(venv_dir() / "bin" / "jupyter")
-    cmd = [jupyter, "lab", f"--ServerApp.root_dir={paths.REPO_ROOT}", "--ContentsManager.allow_hidden=True"]
+    cmd = [jupyter, "lab", f"--ServerApp.root_dir={paths.REPO_ROOT}", "--ContentsManager.allow_hidden=True",
+           f"--ServerApp.contents_manager_class={CONTENTS_MANAGER}"]
     shell = terminal_command()
     if shell:
         cmd.append("--ServerApp.terminado_settings=" + json.dumps({"shell_command": shell}))

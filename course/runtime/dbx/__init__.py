@@ -7,4 +7,5 @@
 * `secrets`: ``dbutils.secrets`` from a local file, values redacted in outputs.
 * `nbcontext`: ``dbutils.notebook.entry_point…getContext()``.
 * `deltatable`: ``from delta.tables import DeltaTable`` refusing in one sentence when tables are Parquet.
+* `sourcewriter`: a notebook written back as a Databricks source-format `.py`/`.sql` (JupyterLab saves).
 """
