@@ -130,9 +130,11 @@ def test_refusal_follows_the_executor_table(monkeypatch):
     from databricks.sdk.service import jobs
 
     task = jobs.Task(task_key="p", pipeline_task=jobs.PipelineTask(pipeline_id="x"))
+    assert executors.refusal(task) is None                      # pipeline_task has an executor
+    monkeypatch.delitem(executors.EXECUTORS, "pipeline_task")   # without it, the same task is refused
     assert "pipeline_task" in executors.refusal(task)
-    monkeypatch.setitem(executors.EXECUTORS, "pipeline_task", "pipeline")  # another branch adds it
-    assert executors.refusal(task) is None
+    jar = jobs.Task(task_key="j", spark_jar_task=jobs.SparkJarTask(main_class_name="Main"))
+    assert "spark_jar_task" in executors.refusal(jar)
 
 
 def test_bundles_as_written_anchor_keys_and_resource_references(tmp_path):
