@@ -79,7 +79,8 @@ def test_runs_output_shows_the_summary(orders_run, module_home, capsys):
     from course.cli import main
 
     _run, tasks, _outputs = orders_run
-    assert tasks["refresh"].pipeline_task.pipeline_id == "${resources.pipelines.orders.id}"
+    # ${resources.pipelines.orders.id}: locally a pipeline's id is its resource key
+    assert tasks["refresh"].pipeline_task.pipeline_id == "orders"
     module_home(lambda: main(["runs", "output", str(tasks["refresh"].run_id)]))
     out = capsys.readouterr().out
     assert "orders_raw: 6 rows written, 6 in total" in out
