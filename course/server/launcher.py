@@ -129,12 +129,17 @@ class Launcher:
 
     # ------------------------------------------------------------ children
 
-    def _start(self, args: list[str], label: str, stdin=subprocess.DEVNULL) -> Child:
-        self._count += 1
-        log = self.logs / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self._count}.log"
+    def environment(self) -> dict[str, str]:
+        """What a child runs with: this state folder, and its clusters' Spark UI on."""
         env = paths.child_environment()
         env["DAY7_HOME"] = str(self.home)
         env.setdefault(UI_SWITCH, "1")  # the pages link the Spark UI of a run's clusters (=0 keeps it off)
+        return env
+
+    def _start(self, args: list[str], label: str, stdin=subprocess.DEVNULL) -> Child:
+        self._count += 1
+        log = self.logs / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self._count}.log"
+        env = self.environment()
 
         def start() -> subprocess.Popen:
             with open(log, "wb") as out:

@@ -275,8 +275,13 @@ def test_a_running_clusters_spark_ui_answers_and_the_run_pages_link_it_until_it_
     its log where the run's clusters write theirs: the UI answers, both pages link it, then forget it."""
     from course.jobs.local.compute.cluster import UI_SWITCH, LocalCluster
 
-    _, client, seeded, home = served
-    monkeypatch.setenv(UI_SWITCH, "1")
+    server, client, seeded, home = served
+    monkeypatch.delenv(UI_SWITCH, raising=False)
+    assert LocalCluster(name="probe").ui_port is None   # the runner's default: no UI
+    child_environment = server.state.launcher.environment()
+    monkeypatch.setenv(UI_SWITCH, "0")   # a learner's `DAY7_SPARK_UI=0 runner.py serve` keeps it off
+    assert server.state.launcher.environment()[UI_SWITCH] == "0"
+    monkeypatch.setenv(UI_SWITCH, child_environment[UI_SWITCH])   # as in a run's child process
     with History(home / "history.db") as h:   # a run of its own: another test ends the seeded running one
         running = h.create_run(seeded.job_id, "nightly orders", {"run_date": "2026-01-04"})
         h.set_run_state(running, "RUNNING")
