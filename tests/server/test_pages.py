@@ -294,15 +294,17 @@ def test_a_running_clusters_spark_ui_answers_and_the_run_pages_link_it_until_it_
         assert ui.status_code == 200 and "Spark" in ui.text, ui.text[:300]
         link = f'class="spark-ui" href="{cluster.ui_url}"'
         assert link in client.get(f"/runs/{running}").text
+        # a page opened before the JVM was up learns of it from its live stream
+        assert _events(client, running, lambda e: True)[0]["spark_uis"] == [cluster.ui_url]
         assert link in client.get(f"/task-runs/{task_run}").text
         # an ended run links no UI (its JVM is gone), even with a record left behind (a killed runner)
         stale = home / "runs" / str(seeded.failed_run) / cluster.ui_file.name
         stale.write_text(cluster.ui_url, encoding="utf-8")
         try:
-            assert "spark-ui" not in client.get(f"/runs/{seeded.failed_run}").text
-            assert "spark-ui" not in client.get(f"/task-runs/{seeded.failed_task_run}").text
+            assert 'class="spark-ui"' not in client.get(f"/runs/{seeded.failed_run}").text
+            assert 'class="spark-ui"' not in client.get(f"/task-runs/{seeded.failed_task_run}").text
         finally:
             stale.unlink()
     assert not cluster.ui_file.exists()
-    assert "spark-ui" not in client.get(f"/runs/{running}").text
-    assert "spark-ui" not in client.get(f"/task-runs/{task_run}").text
+    assert 'class="spark-ui"' not in client.get(f"/runs/{running}").text
+    assert 'class="spark-ui"' not in client.get(f"/task-runs/{task_run}").text

@@ -93,6 +93,7 @@ def live_snapshot(history: History, run_id: int) -> dict[str, Any]:
         "terminal": record.terminal,
         "repairs": record.repair_count,
         "attempts": len(task_runs),
+        "spark_uis": [] if record.terminal else [u["url"] for u in running_uis(history.runs_root / str(run_id))],
         "tasks": {k: {"state": task_state(tr), "task_run_id": tr.task_run_id, "attempt": tr.attempt_number,
                       "duration": duration(tr.start_time, tr.end_time, now if not tr.terminal else None)}
                   for k, tr in latest.items()},
