@@ -88,7 +88,8 @@ class LocalCluster:
         self.workers = workers      # > 0: a standalone master and that many workers (standalone.py)
         self.master = master        # spark://host:port of an existing standalone master (mapped)
         self.standalone = None      # standalone.Standalone while this cluster runs its own workers
-        self.ui_port: int | None = free_port() if ui_wanted() else None  # the Spark UI's, when on
+        # the Spark UI's port, when on; not for a mapped master, where the UI could not stay on loopback
+        self.ui_port: int | None = free_port() if ui_wanted() and not master else None
 
     @property
     def ui_file(self) -> Path:
@@ -164,7 +165,7 @@ class LocalCluster:
         conf_dir = self.class_cache.conf_dir if self.class_cache else CONF_DIR
         env = dict(paths.child_environment(), SPARK_HOME=str(spark_home), SPARK_CONF_DIR=str(conf_dir))
         env.pop("SPARK_REMOTE", None)
-        if self.ui_port and not self.master:
+        if self.ui_port:
             env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the UI binds there, not on every interface
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
@@ -185,7 +186,8 @@ class LocalCluster:
                 self.stop()
                 raise ClusterError(f"the job cluster did not answer within {timeout:.0f} s; see {self.log_path}")
             time.sleep(0.05)
-        if self.ui_url:  # Spark binds its UI before the Connect service, so it answers now
+        # Spark binds its UI before the Connect service; closed means it had to take another port
+        if self.ui_url and _port_open(self.ui_port):
             self.ui_file.write_text(self.ui_url + "\n", encoding="utf-8")
         return self.url
 
