@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_runner.py
 	$(BIN)/python bench/bench_grade_class.py --learners 30
 	$(BIN)/python bench/bench_server.py
+	$(BIN)/python bench/bench_spark_ui.py
 
 exercises: $(STAMP)
 	$(BIN)/python runner.py exercises release

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.jobs.local.compute.cluster import UI_SWITCH
 from course.jobs.local.history import History
 from course.platform import lifeline, paths
 
@@ -128,11 +129,17 @@ class Launcher:
 
     # ------------------------------------------------------------ children
 
+    def environment(self) -> dict[str, str]:
+        """What a child runs with: this state folder, and its clusters' Spark UI on."""
+        env = paths.child_environment()
+        env["DAY7_HOME"] = str(self.home)
+        env.setdefault(UI_SWITCH, "1")  # the pages link the Spark UI of a run's clusters (=0 keeps it off)
+        return env
+
     def _start(self, args: list[str], label: str, stdin=subprocess.DEVNULL) -> Child:
         self._count += 1
         log = self.logs / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{self._count}.log"
-        env = paths.child_environment()
-        env["DAY7_HOME"] = str(self.home)
+        env = self.environment()
 
         def start() -> subprocess.Popen:
             with open(log, "wb") as out:

@@ -13,6 +13,7 @@ import json
 import pytest
 from databricks.sdk import WorkspaceClient
 
+from course.jobs.local.compute.cluster import UI_SWITCH
 from course.platform import paths
 from course.server.serving import BackgroundServer
 from course.server.state import ServerState
@@ -22,7 +23,9 @@ from course.server.state import ServerState
 def local_workspace(tmp_path_factory, request):
     """The server; a module that runs jobs sets `WARM_WORKER = True` (a spare worker imports meanwhile)."""
     home = tmp_path_factory.mktemp("workspace-home")
-    with paths.using_home(home):  # the children the server starts get this DAY7_HOME too
+    with paths.using_home(home), pytest.MonkeyPatch.context() as env:  # the children get this DAY7_HOME too
+        # the Spark UI costs ~2 s per cluster start (bench_spark_ui.py); only test_pages.py checks it
+        env.setenv(UI_SWITCH, "0")
         server = BackgroundServer(ServerState.open(home), warm=getattr(request.module, "WARM_WORKER", False)).start()
         try:
             yield server

@@ -268,3 +268,43 @@ def test_editor_saves_into_the_bundle_keeping_comments_and_refuses_a_bad_job(ser
             "a job needs at least one task"
     finally:
         bundle.unlink(missing_ok=True)
+
+
+def test_a_running_clusters_spark_ui_answers_and_the_run_pages_link_it_until_it_stops(served, monkeypatch):
+    """One real Spark Connect JVM with the server's switch on (its launcher sets it for its children),
+    its log where the run's clusters write theirs: the UI answers, both pages link it, then forget it."""
+    from course.jobs.local.compute.cluster import UI_SWITCH, LocalCluster
+
+    server, client, seeded, home = served
+    monkeypatch.delenv(UI_SWITCH, raising=False)
+    assert LocalCluster(name="probe").ui_port is None   # the runner's default: no UI
+    child_environment = server.state.launcher.environment()
+    monkeypatch.setenv(UI_SWITCH, "0")   # a learner's `DAY7_SPARK_UI=0 runner.py serve` keeps it off
+    assert server.state.launcher.environment()[UI_SWITCH] == "0"
+    monkeypatch.setenv(UI_SWITCH, child_environment[UI_SWITCH])   # as in a run's child process
+    with History(home / "history.db") as h:   # a run of its own: another test ends the seeded running one
+        running = h.create_run(seeded.job_id, "nightly orders", {"run_date": "2026-01-04"})
+        h.set_run_state(running, "RUNNING")
+        task_run = h.create_task_run(running, "ingest", attempt_number=0, depends_on=(),
+                                     notebook_path="/jobs/ingest.ipynb", parameters={})
+        h.update_task_run(task_run, life_cycle_state="RUNNING")
+    run_dir = home / "runs" / str(running)
+    with LocalCluster(name="ui-check", log_path=run_dir / "cluster-main.log", cores=1) as cluster:
+        ui = httpx.get(cluster.ui_url, follow_redirects=True, timeout=30)
+        assert ui.status_code == 200 and "Spark" in ui.text, ui.text[:300]
+        link = f'class="spark-ui" href="{cluster.ui_url}"'
+        assert link in client.get(f"/runs/{running}").text
+        # a page opened before the JVM was up learns of it from its live stream
+        assert _events(client, running, lambda e: True)[0]["spark_uis"] == [cluster.ui_url]
+        assert link in client.get(f"/task-runs/{task_run}").text
+        # an ended run links no UI (its JVM is gone), even with a record left behind (a killed runner)
+        stale = home / "runs" / str(seeded.failed_run) / cluster.ui_file.name
+        stale.write_text(cluster.ui_url, encoding="utf-8")
+        try:
+            assert 'class="spark-ui"' not in client.get(f"/runs/{seeded.failed_run}").text
+            assert 'class="spark-ui"' not in client.get(f"/task-runs/{seeded.failed_task_run}").text
+        finally:
+            stale.unlink()
+    assert not cluster.ui_file.exists()
+    assert 'class="spark-ui"' not in client.get(f"/runs/{running}").text
+    assert 'class="spark-ui"' not in client.get(f"/task-runs/{task_run}").text

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from course.jobs.local.compute.cluster import running_uis
 from course.jobs.local.history import History, TaskRunRecord
 from course.jobs.model import dag, states
 from course.server.pages.graph import layout
@@ -92,6 +93,7 @@ def live_snapshot(history: History, run_id: int) -> dict[str, Any]:
         "terminal": record.terminal,
         "repairs": record.repair_count,
         "attempts": len(task_runs),
+        "spark_uis": [] if record.terminal else [u["url"] for u in running_uis(history.runs_root / str(run_id))],
         "tasks": {k: {"state": task_state(tr), "task_run_id": tr.task_run_id, "attempt": tr.attempt_number,
                       "duration": duration(tr.start_time, tr.end_time, now if not tr.terminal else None)}
                   for k, tr in latest.items()},
@@ -131,4 +133,6 @@ def run_page(history: History, run_id: int) -> dict[str, Any]:
         "task_keys": list(deps), "preselected": repair_preselection(deps, latest) if terminal else set(),
         "latest_repair_id": record.latest_repair_id, "terminal": terminal,
         "settings_parameters": settings.get("parameters") or [],
+        # the JVM is gone once the run has ended: no link then
+        "spark_uis": [] if terminal else running_uis(history.runs_root / str(run_id)),
     }

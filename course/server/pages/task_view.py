@@ -1,10 +1,11 @@
 """What a task run's page shows: the attempt, its parameters, task values, exit value, error,
-the failing cell of its executed notebook, and the run's cluster logs."""
+the failing cell of its executed notebook, the run's cluster logs and, while it runs, their Spark UIs."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from course.jobs.local.compute.cluster import running_uis
 from course.jobs.local.history import History
 from course.server.pages import notebook
 from course.server.pages.run_view import duration, task_state, when
@@ -42,4 +43,5 @@ def task_page(history: History, task_run_id: int, runs_root: Path) -> dict[str, 
         "attempts": [{"task_run_id": t.task_run_id, "attempt": t.attempt_number, "repair_id": t.repair_id,
                       "state": task_state(t)} for t in siblings],
         "logs": log_tails(runs_root / str(tr.run_id)),
+        "spark_uis": [] if record.terminal else running_uis(runs_root / str(tr.run_id)),
     }

@@ -28,6 +28,30 @@ from course.platform import paths
 from course.platform import lifeline
 
 
+# The local workspace server sets this for the runs it starts (course/server/launcher.py):
+# their clusters serve the Spark UI. Off elsewhere: the UI adds to every JVM start.
+UI_SWITCH = "DAY7_SPARK_UI"
+UI_SUFFIX = ".sparkui"   # next to the cluster's log: the UI's URL, while the JVM runs
+
+
+def ui_wanted() -> bool:
+    return os.environ.get(UI_SWITCH) == "1"
+
+
+def running_uis(folder: Path) -> list[dict[str, str]]:
+    """The Spark UIs of the clusters whose logs are in `folder` and that still run
+    ({"name", "url"}); a cluster removes its file when it stops."""
+    out = []
+    for marker in sorted(folder.glob(f"*{UI_SUFFIX}")):
+        try:
+            url = marker.read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if url.startswith("http://127.0.0.1:"):
+            out.append({"name": marker.stem, "url": url})
+    return out
+
+
 class ClusterError(RuntimeError):
     """The job cluster could not start; the message points at its log file."""
 
@@ -64,6 +88,16 @@ class LocalCluster:
         self.workers = workers      # > 0: a standalone master and that many workers (standalone.py)
         self.master = master        # spark://host:port of an existing standalone master (mapped)
         self.standalone = None      # standalone.Standalone while this cluster runs its own workers
+        # the Spark UI's port, when on; not for a mapped master, where the UI could not stay on loopback
+        self.ui_port: int | None = free_port() if ui_wanted() and not master else None
+
+    @property
+    def ui_file(self) -> Path:
+        return self.log_path.with_suffix(UI_SUFFIX)
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.ui_port}" if self.ui_port else None
 
     @property
     def url(self) -> str:
@@ -78,6 +112,8 @@ class LocalCluster:
         spark_home = Path(pyspark.__file__).parent
         conf = base_conf(self.cores)
         conf.update(self.spark_conf)
+        if self.ui_port:  # after spark_conf: the recorded URL must be where the UI is
+            conf.update({"spark.ui.enabled": "true", "spark.ui.port": str(self.ui_port)})
         if self.local_dir:
             conf.setdefault("spark.local.dir", self.local_dir)
         conf["spark.connect.grpc.binding.address"] = "127.0.0.1"
@@ -129,6 +165,8 @@ class LocalCluster:
         conf_dir = self.class_cache.conf_dir if self.class_cache else CONF_DIR
         env = dict(paths.child_environment(), SPARK_HOME=str(spark_home), SPARK_CONF_DIR=str(conf_dir))
         env.pop("SPARK_REMOTE", None)
+        if self.ui_port:
+            env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the UI binds there, not on every interface
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.started_at = time.monotonic()
@@ -148,6 +186,9 @@ class LocalCluster:
                 self.stop()
                 raise ClusterError(f"the job cluster did not answer within {timeout:.0f} s; see {self.log_path}")
             time.sleep(0.05)
+        # Spark binds its UI before the Connect service; closed means it had to take another port
+        if self.ui_url and _port_open(self.ui_port):
+            self.ui_file.write_text(self.ui_url + "\n", encoding="utf-8")
         return self.url
 
     @property
@@ -162,7 +203,9 @@ class LocalCluster:
     def stop(self, timeout: float = 15) -> None:
         """Stop the server: at once (SIGKILL) when nothing needs a clean JVM exit, as every
         table write has committed by then; SIGTERM and a wait while it writes the class
-        archive. Either way its scratch folder goes."""
+        archive. Either way its scratch folder goes, and the record of its Spark UI."""
+        if self.ui_port:
+            self.ui_file.unlink(missing_ok=True)
         if self.process is None:
             if self.standalone is not None:
                 self.standalone.stop()

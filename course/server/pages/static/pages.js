@@ -104,7 +104,8 @@ function applySnapshot(snap) {
   }
   const run = document.getElementById("run");
   const seen = run.dataset.seen;
-  const now = snap.attempts + "/" + snap.repairs + "/" + snap.terminal;
+  // a job cluster's Spark UI appears once its JVM is up and goes with it: the tables' refresh swaps the links
+  const now = snap.attempts + "/" + snap.repairs + "/" + snap.terminal + "/" + snap.spark_uis.length;
   run.dataset.seen = now;
   if (seen !== undefined && seen !== now) refreshTables();
   document.getElementById("cancel-button").hidden = snap.terminal;
@@ -118,7 +119,7 @@ async function refreshTables() {
   const reply = await fetch(window.location.pathname, { headers: { "Accept": "text/html" } });
   if (!reply.ok) return;
   const doc = new DOMParser().parseFromString(await reply.text(), "text/html");
-  for (const id of ["attempts", "repair-history", "repair-form", "run-meta", "run-parameters"]) {
+  for (const id of ["attempts", "repair-history", "repair-form", "run-meta", "run-parameters", "spark-uis"]) {
     const fresh = doc.getElementById(id);
     const here = document.getElementById(id);
     if (fresh && here) here.replaceWith(document.adoptNode(fresh));
