@@ -164,7 +164,9 @@ class TaskAttempts:
     def _attempt(self, tr: int, number: int) -> Outcome:
         task = self.task
         attempt = Attempt(task.timeout_seconds)
-        if self._halted() or not self.ex.begin_attempt(self.label, attempt, task):
+        # a run's cancel is begin_attempt's to judge: it lets failure-handling tasks start
+        parent_stopped = bool(self.iteration and self.iteration.parent.stopped_as)
+        if parent_stopped or not self.ex.begin_attempt(self.label, attempt, task):
             return Outcome("CANCELED", "Run was canceled")
         try:
             return self._dispatch(tr, number, attempt)
