@@ -36,7 +36,7 @@ def maven(tmp_path, monkeypatch):
         jar.with_name(jar.name + ".sha1").write_text(hashlib.sha1(jars[artifact.name]).hexdigest() + "\n")
     handler = functools.partial(QuietHandler, directory=str(repo))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     cache = tmp_path / "cache"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))        # no Ivy/Maven caches of the real user
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
