@@ -120,3 +120,12 @@ def test_plain_doctor_names_the_fetch_command_when_jars_are_missing(maven):
 
     verdict, text = check_delta()
     assert verdict == "warn" and "python runner.py doctor --fetch-delta" in text
+
+
+def test_without_day7_delta_jars_the_jars_go_to_the_user_cache(maven, monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("DAY7_DELTA_JARS")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert fetch(capsys)[0] == 0
+    cache = tmp_path / "xdg" / "day7" / "jars"
+    assert delta.find_delta_jars() == tuple(str(cache / a.filename) for a in delta.delta_artifacts(delta.delta_version()))
+    assert delta.storage().format == "delta"
