@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from course.cli import EXIT_FAILED, EXIT_OK
+from course.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -14,6 +14,8 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 def register(subparsers) -> None:
     p = subparsers.add_parser("doctor", help="check Python, Java, Spark, Delta, Jupyter and Databricks credentials")
     p.add_argument("--no-spark", action="store_true", help="skip starting a Spark session (the slow check)")
+    p.add_argument("--fetch-delta", action="store_true",
+                   help="download Delta Lake's jars once (from Maven Central or DAY7_MAVEN_REPO) into the jar cache")
     p.set_defaults(handler=handle)
 
 
@@ -55,6 +57,25 @@ def check_delta():
     if choice.format == "delta":
         return OK, f"Delta Lake {delta.delta_version()} jars found: tables are Delta"
     return WARN, f"tables will be Parquet: {choice.reason}"
+
+
+def fetch_delta() -> int:
+    """`doctor --fetch-delta`: 0 when the jars are cached, 1 when the repository could not give
+    verified jars (offline, 404, wrong SHA-1: the machine's state, not the command, is at fault),
+    2 when DAY7_MAVEN_REPO is not a usable URL. Nothing is written unless every jar verified."""
+    from course.platform.maven import FetchError, RepoSettingError
+    from course.runtime import delta
+
+    try:
+        jars = delta.fetch_delta_jars()
+    except RepoSettingError as exc:
+        print(f"doctor --fetch-delta: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FetchError as exc:
+        print(f"doctor --fetch-delta: Delta jars not fetched: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Delta Lake {delta.delta_version()} jars ready: {', '.join(jars)}")
+    return EXIT_OK
 
 
 def check_kernel():
@@ -102,6 +123,8 @@ CHECKS = [("python", check_python), ("java", check_java), ("spark", check_spark)
 
 
 def handle(args) -> int:
+    if args.fetch_delta:
+        return fetch_delta()
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     marks = {OK: ("\x1b[32m", "ok  "), WARN: ("\x1b[33m", "warn"), FAIL: ("\x1b[31m", "fail")}
     failed = False

@@ -3,7 +3,8 @@
 `delta-spark` (the pip package) holds only Python; its jars normally come from
 Maven Central on first use. Asking Spark for a package it cannot download kills
 the JVM with a stack trace, so we decide from what is on disk *before* starting
-Spark: Ivy/Maven caches, or a folder named by DAY7_DELTA_JARS. DAY7_DELTA=off
+Spark: Ivy/Maven caches, the kit's own jar cache (filled by
+`runner.py doctor --fetch-delta`), or a folder named by DAY7_DELTA_JARS. DAY7_DELTA=off
 forces Parquet.
 """
 from __future__ import annotations
@@ -15,7 +16,10 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from course.platform.maven import Artifact, FetchError, fetch
+
 SCALA = "2.13"  # pyspark 4.x is built for Scala 2.13
+FETCH_HINT = "run `python runner.py doctor --fetch-delta` once while online"
 
 
 @dataclass(frozen=True)
@@ -33,12 +37,34 @@ def delta_version() -> str | None:
         return None
 
 
+def spark_artifact() -> str:
+    """delta-spark's artifact for the installed pyspark, as delta's own pip_utils names it:
+    from Delta 4.1 on the jar carries the Spark minor version (delta-spark_4.2_2.13)."""
+    from pyspark import __version__ as spark_version
+
+    return f"delta-spark_{'.'.join(spark_version.split('.')[:2])}_{SCALA}"
+
+
+def delta_artifacts(version: str) -> list[Artifact]:
+    """The jars Spark needs on its classpath for Delta `version` (antlr4 ships in Spark)."""
+    return [Artifact("io.delta", spark_artifact(), version), Artifact("io.delta", "delta-storage", version)]
+
+
+def jar_cache() -> Path:
+    """Where `doctor --fetch-delta` puts the jars: the first DAY7_DELTA_JARS folder, else the
+    user's cache (shared by every checkout of the kit, outlives `.day7`)."""
+    named = [p for p in os.environ.get("DAY7_DELTA_JARS", "").split(os.pathsep) if p]
+    if named:
+        return Path(named[0]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "day7" / "jars"
+
+
 def _candidate_dirs(version: str) -> list[Path]:
     home = Path.home()
     dirs = [Path(p) for p in os.environ.get("DAY7_DELTA_JARS", "").split(os.pathsep) if p]
-    dirs += [home / ".ivy2.5.2" / "jars", home / ".ivy2" / "jars"]
+    dirs += [jar_cache(), home / ".ivy2.5.2" / "jars", home / ".ivy2" / "jars"]
     m2 = home / ".m2" / "repository" / "io" / "delta"
-    dirs += [m2 / f"delta-spark_{SCALA}" / version, m2 / "delta-storage" / version]
+    dirs += [m2 / spark_artifact() / version, m2 / f"delta-spark_{SCALA}" / version, m2 / "delta-storage" / version]
     return dirs
 
 
@@ -47,8 +73,9 @@ def find_delta_jars(version: str | None = None) -> tuple[str, ...] | None:
     version = version or delta_version()
     if not version:
         return None
+    spark_names = (f"{spark_artifact()}-{version}.jar", f"delta-spark_{SCALA}-{version}.jar")
     wanted = {
-        "spark": (f"delta-spark_{SCALA}-{version}.jar", f"io.delta_delta-spark_{SCALA}-{version}.jar"),
+        "spark": spark_names + tuple(f"io.delta_{name}" for name in spark_names),
         "storage": (f"delta-storage-{version}.jar", f"io.delta_delta-storage-{version}.jar"),
     }
     found: dict[str, str] = {}
@@ -58,6 +85,23 @@ def find_delta_jars(version: str | None = None) -> tuple[str, ...] | None:
                 if role not in found and (folder / name).is_file():
                     found[role] = str(folder / name)
     return (found["spark"], found["storage"]) if len(found) == 2 else None
+
+
+def fetch_delta_jars() -> tuple[str, ...]:
+    """Download the Delta jars for the installed delta-spark into `jar_cache()` (verified,
+    atomic); raises maven.FetchError in one sentence. Returns the jars Spark will use."""
+    version = delta_version()
+    if not version:
+        raise FetchError("the delta-spark package is not installed, so there is no Delta version "
+                         "to fetch jars for: run `make install`.")
+    found = find_delta_jars(version)
+    if found:
+        return found
+    fetch(delta_artifacts(version), jar_cache())
+    storage.cache_clear()
+    found = find_delta_jars(version)
+    assert found, "jars fetched into the cache must be found there"
+    return found
 
 
 DELTA_CONF = {
@@ -78,7 +122,7 @@ def storage() -> Storage:
     jars = find_delta_jars(version)
     if not jars:
         return Storage("parquet", reason=f"the Delta Lake {version} jars are not on this machine "
-                                         "(they come from Maven Central, which is not reachable)")
+                                         f"({FETCH_HINT})")
     conf = dict(DELTA_CONF, **{"spark.jars": ",".join(jars)})
     return Storage("delta", jars=jars, conf=conf)
 
