@@ -24,7 +24,12 @@ resources:
         - {name: fail, default: "0"}
       job_clusters:
         - job_cluster_key: c
-          new_cluster: {spark_version: 15.4.x-scala2.12, node_type_id: i3.xlarge, num_workers: 1}
+          new_cluster:               # single node, as a learner's practice cluster often is
+            spark_version: 15.4.x-scala2.12
+            node_type_id: i3.xlarge
+            num_workers: 0
+            spark_conf: {spark.databricks.cluster.profile: singleNode, spark.master: "local[*, 4]"}
+            custom_tags: {ResourceClass: SingleNode}
       schedule: {quartz_cron_expression: "0 0 2 * * ?", timezone_id: UTC}
       tasks:
         - {task_key: first, job_cluster_key: c, notebook_task: {notebook_path: ./exercises/first.ipynb}}
