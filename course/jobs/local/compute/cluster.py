@@ -62,7 +62,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
+    """True when something accepts connections on 127.0.0.1:`port`."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
             return True
@@ -177,7 +178,7 @@ class LocalCluster:
             stdin=subprocess.DEVNULL, env=env, preexec_fn=lifeline.process_group_preexec(signal.SIGTERM))
         log.close()
         deadline = time.monotonic() + timeout
-        while not _port_open(self.port):
+        while not port_open(self.port):
             if self.process.poll() is not None:
                 self.stop()  # releases what the JVM held (the class archive it was building)
                 raise ClusterError(f"the job cluster exited with code {self.process.returncode} "
@@ -187,7 +188,7 @@ class LocalCluster:
                 raise ClusterError(f"the job cluster did not answer within {timeout:.0f} s; see {self.log_path}")
             time.sleep(0.05)
         # Spark binds its UI before the Connect service; closed means it had to take another port
-        if self.ui_url and _port_open(self.ui_port):
+        if self.ui_url and port_open(self.ui_port):
             self.ui_file.write_text(self.ui_url + "\n", encoding="utf-8")
         return self.url
 

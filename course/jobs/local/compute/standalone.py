@@ -29,13 +29,9 @@ WORKER_MEMORY = "512m"   # per worker, and per executor: 2 cores and many JVMs o
 
 
 def _port_open(port: int) -> bool:
-    import socket
+    from course.jobs.local.compute.cluster import port_open  # cluster imports this module
 
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+    return port_open(port)
 
 
 class Standalone:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import glob
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from course.jobs.local.compute.env import child_env
 from course.jobs.local.executors.base import AttemptRequest, Outcome
-from course.platform import lifeline, paths
+from course.jobs.local.executors.python_file import run_logged
+from course.platform import paths
 
 NEEDS_COMPUTE = True
 _REFERENCE = re.compile(r"^\$\{resources\.pipelines\.([^.}]+)\.id\}$")
@@ -141,17 +141,8 @@ def _run_driver(spec: dict, out_dir: Path, remote: str, req: AttemptRequest) -> 
     attempt = req.attempt
     log_path = out_dir / "pipeline.log"
     env = dict(child_env(remote), DAY7_TASK=json.dumps(dict(req.context._asdict())))
-    with open(log_path, "wb") as log:
-        proc = lifeline.launch(subprocess.Popen, [sys.executable, "-m", "course.runtime.pipelines.driver",
-                                                  str(out_dir / "spec.json")],
-                               cwd=spec["root"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, preexec_fn=lifeline.process_group_preexec())
-    attempt.on_kill(proc.kill)
-    attempt.start_clock()
-    try:
-        code = proc.wait()
-    finally:
-        attempt.finish()
+    code = run_logged([sys.executable, "-m", "course.runtime.pipelines.driver", str(out_dir / "spec.json")],
+                      cwd=spec["root"], env=env, log_path=log_path, attempt=attempt)
     if attempt.stopped_as:
         return attempt.stopped_outcome()
     summary_path = Path(spec["summary"])

@@ -52,16 +52,8 @@ def run_python(script: Path, args: list[str], output_dir: Path, context: dict, e
     output_dir.mkdir(parents=True, exist_ok=True)
     log_path = output_dir / "stdout.log"
     env = dict(env, DAY7_TASK=json.dumps(context))
-    with open(log_path, "wb") as log:
-        proc = lifeline.launch(subprocess.Popen, [python or sys.executable, str(script), *args], cwd=str(script.parent),
-                               env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               preexec_fn=lifeline.process_group_preexec())
-    attempt.on_kill(proc.kill)
-    attempt.start_clock()
-    try:
-        code = proc.wait()
-    finally:
-        attempt.finish()
+    code = run_logged([python or sys.executable, str(script), *args], cwd=str(script.parent), env=env,
+                      log_path=log_path, attempt=attempt)
     if attempt.stopped_as:
         return attempt.stopped_outcome()
     tail = log_path.read_text(errors="replace")[-4000:]
@@ -70,3 +62,17 @@ def run_python(script: Path, args: list[str], output_dir: Path, context: dict, e
         return Outcome("FAILED", f"{label or script.name} failed: {last[0]}", tail)
     outputs = read_task_outputs(output_dir)
     return Outcome("SUCCESS", exit_value=outputs.exit_value, task_values=outputs.task_values)
+
+
+def run_logged(argv: list[str], *, cwd, env: dict, log_path: Path, attempt: Attempt) -> int:
+    """Run `argv` as a child that dies with us, stdout and stderr into `log_path`, under the
+    attempt's clock and kill switch; its exit code (check `attempt.stopped_as` after)."""
+    with open(log_path, "wb") as log:
+        proc = lifeline.launch(subprocess.Popen, argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, preexec_fn=lifeline.process_group_preexec())
+    attempt.on_kill(proc.kill)
+    attempt.start_clock()
+    try:
+        return proc.wait()
+    finally:
+        attempt.finish()
