@@ -248,7 +248,8 @@ def no_processes_left(home: Path, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while processes_of(home) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert processes_of(home) == {}, "processes outlived the runner"
+    left = processes_of(home)
+    assert left == {}, f"processes outlived the runner: {left}"
 
 
 def run_from_json(text: str):

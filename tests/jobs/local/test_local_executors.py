@@ -165,3 +165,4 @@ def test_a_notebook_runs_on_a_kernel_from_the_pool_with_its_context(tmp_path, da
     executed = json.loads(Path(recorded[0]).read_text())
     injected = "".join(executed["cells"][0]["source"])
     assert '"task_run_id": 8' in injected and '"parameters": {"who": "hello"}' in injected
+

@@ -179,6 +179,10 @@ class KernelPool:
 
         if after_gate and self.ready_gate is not None:
             self.ready_gate.wait()
+        if self._closed:  # the run ended before this kernel was launched
+            with self._lock:
+                self._pending -= 1
+            return
 
         # IPC sockets: local only, and no "running over TCP without encryption" warning.
         specs = {}
@@ -196,7 +200,11 @@ class KernelPool:
                                                         preexec_fn=lifeline.lower_priority(lifeline.die_with_parent())))
             with self._lock:
                 self._all.append(kernel)
-            kernel.error = _run(self._warm(manager))
+                closed = self._closed
+            if closed:  # close() ran while this kernel was starting: it must not outlive the run
+                kernel.error = "the run ended while this kernel was starting"
+            else:
+                kernel.error = _run(self._warm(manager))
         except Exception as exc:  # a kernel that cannot start: the task will say why
             kernel.error = f"kernel failed to start: {exc}"
         finally:
