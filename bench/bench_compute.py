@@ -4,9 +4,10 @@
    `LocalRunner`: on its job cluster (starts and stops with the run), then on an
    all-purpose cluster, once cold (it starts) and `--repeat` times warm.
 2. The same job on `--rows` generated rows with a job cluster of 1 and of 2 workers
-   (a standalone master and workers, 512 MB each), with the peak RSS of each JVM role.
+   (a standalone master and workers, 512 MB each), with the peak RSS of each JVM role:
+   bench/bench_workers.py, which also runs on its own.
 
-    python bench/bench_compute.py [--repeat 2] [--rows 1000000] [--skip-workers]
+    python bench/bench_compute.py [--repeat 2] [--rows 10000000] [--skip-workers]
 """
 from __future__ import annotations
 
@@ -14,10 +15,8 @@ import argparse
 import copy
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -46,50 +45,18 @@ def on_all_purpose(loaded, key: str = "bench_ap"):
     return moved
 
 
-def with_workers(loaded, workers: int):
-    moved = copy.deepcopy(loaded)
-    for jc in moved.settings.job_clusters:
-        jc.new_cluster.num_workers = workers
-    return moved
+def workers_comparison(rows: int) -> None:
+    """1 vs 2 standalone workers on `rows` generated rows (bench_workers.py, 20 minutes at most each)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_workers import compare
 
-
-class PeakRss:
-    """Peak resident memory per JVM role (driver, master, worker, executor) while a run lasts."""
-
-    ROLES = {"SparkConnectServer": "driver", "deploy.master.Master": "master",
-             "deploy.worker.Worker": "worker", "CoarseGrainedExecutorBackend": "executor"}
-
-    def __init__(self):
-        self.peak: dict[str, int] = {}
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._done.set()
-        self._thread.join()
-
-    def _watch(self):
-        import psutil
-
-        home = os.environ["DAY7_HOME"]
-        while not self._done.wait(0.5):
-            for proc in psutil.process_iter(["cmdline", "memory_info", "environ"]):
-                cmd = " ".join(proc.info["cmdline"] or [])
-                if "java" not in cmd or (proc.info["environ"] or {}).get("DAY7_HOME") != home:
-                    continue
-                for marker, role in self.ROLES.items():
-                    if marker in cmd and proc.info["memory_info"]:
-                        self.peak[role] = max(self.peak.get(role, 0), proc.info["memory_info"].rss)
+    compare(rows, [1, 2])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--skip-workers", action="store_true")
     args = parser.parse_args()
     os.environ["DAY7_HOME"] = tempfile.mkdtemp(prefix="day7-bench-compute-")
@@ -117,18 +84,7 @@ def main() -> None:
 
     if args.skip_workers:
         return
-    out = "/Volumes/workspace/day7/raw/bench/events.csv"
-    subprocess.run([sys.executable, str(REPO / "runner.py"), "data", "generate", "--rows", str(args.rows),
-                    "--out", out], check=True, env=dict(os.environ), capture_output=True)
-    big = load_job(REPO / "databricks.yml", variables={"source_path": out, "max_quarantine_share": "1"})
-    print(f"\n{args.rows:,} generated rows, job cluster with standalone workers (512 MB each)")
-    print(f"{'workers':>7} {'seconds':>8}  peak RSS per JVM (MB)")
-    for workers in (1, 2):
-        with PeakRss() as rss:
-            seconds, state = run(with_workers(big, workers))
-        mem = ", ".join(f"{role} {rss.peak[role] / 2**20:.0f}" for role in ("driver", "master", "worker", "executor")
-                        if role in rss.peak)
-        print(f"{workers:>7} {seconds:>8.1f}  {mem}  ({state})")
+    workers_comparison(args.rows)
 
 
 if __name__ == "__main__":
