@@ -40,9 +40,9 @@ def delta_version() -> str | None:
 def spark_artifact() -> str:
     """delta-spark's artifact for the installed pyspark, as delta's own pip_utils names it:
     from Delta 4.1 on the jar carries the Spark minor version (delta-spark_4.2_2.13)."""
-    from pyspark import __version__ as spark_version
+    from course.runtime.spark import spark_version  # not pyspark.__version__: no pyspark import
 
-    return f"delta-spark_{'.'.join(spark_version.split('.')[:2])}_{SCALA}"
+    return f"delta-spark_{'.'.join(spark_version().split('.')[:2])}_{SCALA}"
 
 
 def delta_artifacts(version: str) -> list[Artifact]:

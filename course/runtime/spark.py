@@ -24,6 +24,31 @@ _lock = threading.Lock()
 _session = None
 
 
+def spark_home() -> Path:
+    """The pyspark installation's folder (its jars, bin/spark-submit), found without importing
+    pyspark: ~0.3 s that a runner starting a job cluster would pay before the JVM's launch."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        import pyspark  # raises the usual ImportError
+
+        return Path(pyspark.__file__).parent
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def spark_version() -> str:
+    """pyspark's version from its package metadata (importing pyspark costs ~0.3 s)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("pyspark")
+    except metadata.PackageNotFoundError:  # a pyspark that is not an installed distribution
+        from pyspark import __version__
+
+        return __version__
+
+
 def base_conf(cores: int | None = None) -> dict[str, str]:
     """Spark settings every local session and job cluster shares (spark_conf can override)."""
     cores = cores or os.cpu_count() or 2

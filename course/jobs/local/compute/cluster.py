@@ -107,10 +107,9 @@ class LocalCluster:
         return f"sc://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        import pyspark
-        from course.runtime.spark import base_conf
+        from course.runtime.spark import base_conf, spark_home as find_spark_home
 
-        spark_home = Path(pyspark.__file__).parent
+        spark_home = find_spark_home()
         conf = base_conf(self.cores)
         conf.update(self.spark_conf)
         if self.ui_port:  # after spark_conf: the recorded URL must be where the UI is
@@ -155,12 +154,11 @@ class LocalCluster:
             self.standalone = Standalone(self.workers, self.log_path.parent, name=self.log_path.stem)
             self.standalone.start(timeout)  # first: a failure leaves nothing else to undo
         from course.platform.java import require_java
-        import pyspark
 
         from course.jobs.local.compute import classcache
-        from course.runtime.spark import CONF_DIR
+        from course.runtime.spark import CONF_DIR, spark_home as find_spark_home
 
-        spark_home = Path(pyspark.__file__).parent
+        spark_home = find_spark_home()
         self.class_cache = classcache.for_jvm(require_java(), spark_home)
         self.local_dir = tempfile.mkdtemp(prefix=f"day7-{self.name}-")
         conf_dir = self.class_cache.conf_dir if self.class_cache else CONF_DIR

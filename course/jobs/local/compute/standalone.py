@@ -67,9 +67,9 @@ class Standalone:
                 "spark.scheduler.minRegisteredResourcesRatio": "1.0"}
 
     def _launch(self, role: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        import pyspark
+        from course.runtime.spark import spark_home
 
-        spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
+        spark_class = spark_home() / "bin" / "spark-class"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{self.name}-{role}.log", "ab") as log:
             process = lifeline.launch(
@@ -79,11 +79,10 @@ class Standalone:
         return process
 
     def start(self, timeout: float = 120) -> str:
-        import pyspark
-        from course.runtime.spark import CONF_DIR
+        from course.runtime.spark import CONF_DIR, spark_home
 
         self.work_dir = tempfile.mkdtemp(prefix=f"day7-{self.name}-workers-")
-        env = dict(paths.child_environment(), SPARK_HOME=str(Path(pyspark.__file__).parent),
+        env = dict(paths.child_environment(), SPARK_HOME=str(spark_home()),
                    SPARK_CONF_DIR=str(CONF_DIR), SPARK_LOCAL_IP="127.0.0.1", SPARK_DAEMON_MEMORY="256m",
                    SPARK_DAEMON_JAVA_OPTS="-XX:-UsePerfData", SPARK_WORKER_DIR=self.work_dir)
         env.pop("SPARK_REMOTE", None)
