@@ -166,3 +166,60 @@ def test_a_notebook_runs_on_a_kernel_from_the_pool_with_its_context(tmp_path, da
     injected = "".join(executed["cells"][0]["source"])
     assert '"task_run_id": 8' in injected and '"parameters": {"who": "hello"}' in injected
 
+
+
+@pytest.mark.slow
+def test_the_output_notebook_is_written_after_each_code_cell_not_at_every_step(tmp_path, day7_home, monkeypatch):
+    import nbformat
+    import papermill.engines
+
+    writes = []
+    real_write = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: (writes.append(path), real_write(nb, path)))
+    go_on = tmp_path / "go-on"
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A title"),
+        nbformat.v4.new_code_cell("print('first cell done')"),
+        nbformat.v4.new_markdown_cell("Then a cell that waits"),
+        nbformat.v4.new_code_cell(f"import os, time\nwhile not os.path.exists({str(go_on)!r}):\n    time.sleep(0.05)\n"
+                                  "print('second cell done')")])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    task = jobs.Task(task_key="steps", notebook_task=jobs.NotebookTask(notebook_path=str(path)))
+    pool = KernelPool(child_env(None), size=1, cwd=str(tmp_path))
+    out = tmp_path / "out.ipynb"
+    seen_while_waiting = []
+
+    def outputs_on_disk() -> str:
+        try:
+            return json.dumps([c.get("outputs") for c in json.loads(out.read_text())["cells"]])
+        except (OSError, ValueError):
+            return ""
+
+    def look_while_the_second_cell_waits():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "first cell done" not in outputs_on_disk():
+            time.sleep(0.1)
+        seen_while_waiting.append(out.read_text())
+        go_on.touch()
+
+    watcher = threading.Thread(target=look_while_the_second_cell_waits, daemon=True)
+    watcher.start()
+    try:
+        pool.prestart(1)
+        req, _ = request(task, tmp_path, compute=NoCluster(pool))
+        outcome = executors.executor_for(task).execute(req)
+    finally:
+        go_on.touch()
+        watcher.join()
+        pool.close()
+    assert outcome.state == "SUCCESS", outcome
+    # A reader (the run page) sees a code cell's outputs once it completed, while later cells run.
+    while_waiting = json.loads(seen_while_waiting[0])["cells"]
+    assert "first cell done" in json.dumps(while_waiting[2]["outputs"]) and while_waiting[-1]["outputs"] == []
+    executed = json.loads(out.read_text())
+    assert "second cell done" in json.dumps(executed["cells"][-1]["outputs"])
+    assert all(c["metadata"]["papermill"]["status"] == "completed" for c in executed["cells"])
+    # Written at the start, after each of the 3 code cells (the injected one too) and at the end:
+    # papermill alone writes 12 times (every cell's start and end, markdown cells included).
+    assert len(writes) == 5, len(writes)

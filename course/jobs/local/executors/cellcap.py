@@ -1,4 +1,5 @@
-"""A papermill engine that keeps at most `CELL_OUTPUT_CAP` characters of each cell's output.
+"""A papermill engine that keeps at most `CELL_OUTPUT_CAP` characters of each cell's output
+(and writes the output notebook less often than papermill: `SparingManager`).
 
 A task that prints without end (a debug loop, a runaway `print(df.collect())`) must not
 fill the runner's memory or the disk with its executed notebook. Like Databricks Runtime 17
@@ -12,7 +13,7 @@ import json
 from collections import defaultdict
 
 from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine, papermill_engines
+from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from nbformat import v4
 
 ENGINE = "day7-capped"
@@ -66,8 +67,52 @@ class CappedClient(PapermillNotebookClient):
         self._notes.pop(cell_index, None)
 
 
+class SparingManager(NotebookExecutionManager):
+    """papermill's bookkeeping, writing the output notebook when a reader would see something new:
+    at the start, after each code cell (its outputs), at the end, and every 30 s of a long cell
+    (papermill's autosave). papermill also writes it as each cell starts and for markdown cells:
+    half of its ~110 writes of the Day 7 job, each a full serialization and validation, on the
+    run's critical path. Only a runner killed outright loses what they recorded (which cell had
+    started); the end of a notebook, however it ends, writes everything."""
+
+    _skip_save = False
+
+    def save(self, **kwargs):
+        if not self._skip_save:
+            super().save(**kwargs)
+
+    def cell_start(self, cell, cell_index=None, **kwargs):
+        self._skip_save = True
+        try:
+            super().cell_start(cell, cell_index, **kwargs)
+        finally:
+            self._skip_save = False
+
+    def cell_complete(self, cell, cell_index=None, **kwargs):
+        self._skip_save = cell.get("cell_type") != "code"
+        try:
+            super().cell_complete(cell, cell_index, **kwargs)
+        finally:
+            self._skip_save = False
+
+
 class CappedEngine(NBClientEngine):
-    """papermill's nbclient engine with `CappedClient` (the same arguments, one client class)."""
+    """papermill's nbclient engine with `CappedClient` (the same arguments, one client class)
+    and `SparingManager`."""
+
+    @classmethod
+    def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                         autosave_cell_every=30, **kwargs):
+        # papermill's Engine.execute_notebook, with SparingManager for NotebookExecutionManager
+        nb_man = SparingManager(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                autosave_cell_every=autosave_cell_every)
+        nb_man.notebook_start()
+        try:
+            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+        finally:
+            nb_man.cleanup_pbar()
+            nb_man.notebook_complete()
+        return nb_man.nb
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
