@@ -46,26 +46,32 @@ def runner_cli(env: dict, *args: str) -> float:
     return seconds
 
 
-def cell_seconds(env: dict) -> tuple[float, int]:
-    """Time spent inside cells of the latest run's notebooks (from their execution metadata)."""
+def cell_seconds(env: dict, began: float, ended: float) -> dict:
+    """Where the latest run's time went, from its notebooks' cell timestamps (`began`, `ended`:
+    the runner process's start and exit, epoch seconds): inside cells, before the first cell
+    (process start, job file, job cluster boot, first kernel), between cells of a notebook,
+    between one task's last cell and the next one's first, after the last cell."""
     code = textwrap.dedent("""
         import json, nbformat
-        from datetime import datetime
+        from datetime import datetime, timezone
         from course.jobs.local.history import History
+        def at(text): return datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=timezone.utc).timestamp()
         h = History(); run = h.list_runs(limit=1)[0]; run = h.get_run(run.run_id)
-        total = 0.0
-        for t in run.tasks:
+        spans = []  # (task's first cell in, last cell out, time in its cells, time between its cells)
+        for t in sorted(run.tasks, key=lambda t: t.start_time):
             nb = nbformat.read(t.run_page_url.removeprefix("file://"), 4)
-            for c in nb.cells:
-                ex = c.get("metadata", {}).get("execution", {})
-                a, b = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
-                if a and b:
-                    total += (datetime.fromisoformat(b.rstrip("Z")) - datetime.fromisoformat(a.rstrip("Z"))).total_seconds()
-        print(json.dumps([total, len(run.tasks)]))
+            cells = [(at(ex["iopub.execute_input"]), at(ex["shell.execute_reply"])) for ex in
+                     (c.get("metadata", {}).get("execution", {}) for c in nb.cells)
+                     if ex.get("iopub.execute_input") and ex.get("shell.execute_reply")]
+            spans.append((cells[0][0], cells[-1][1], sum(b - a for a, b in cells),
+                          sum(n[0] - p[1] for p, n in zip(cells, cells[1:]))))
+        print(json.dumps(spans))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    total, tasks = json.loads(out.stdout)
-    return total, tasks
+    spans = json.loads(out.stdout)
+    return {"cells": sum(s[2] for s in spans), "tasks": len(spans), "before first cell": spans[0][0] - began,
+            "between cells": sum(s[3] for s in spans),
+            "between tasks": sum(n[0] - p[1] for p, n in zip(spans, spans[1:])), "after last cell": ended - spans[-1][1]}
 
 
 def plain_papermill(env: dict, source: str, workdir: Path) -> float:
@@ -197,13 +203,15 @@ def main() -> None:
     print(f"generating {args.rows:,} rows …", file=sys.stderr)
     generate(source, args.rows)
 
-    runner, bound, outside = [], [], []
+    runner, bound, outside, phases, loads = [], [], [], [], []
     for i in range(args.repeat):
         env = dict(base_env, DAY7_HOME=str(workdir / f"home-{i}"))  # each run from an empty warehouse
         print(f"runner ({i + 1}/{args.repeat}) …", file=sys.stderr)
+        loads.append(os.getloadavg()[0])
+        began = time.time()
         runner.append(runner_cli(env, "--param", f"source_path={source}"))
-        in_cells, tasks = cell_seconds(env)
-        outside.append((runner[-1] - in_cells) / max(tasks, 1))
+        phases.append(cell_seconds(env, began, time.time()))
+        outside.append((runner[-1] - phases[-1]["cells"]) / max(phases[-1]["tasks"], 1))
         print(f"lower bound ({i + 1}/{args.repeat}) …", file=sys.stderr)
         bound.append(lower_bound(dict(env, DAY7_HOME=str(workdir / f"lb-home-{i}")), str(source), workdir))
     env = dict(base_env, DAY7_HOME=str(workdir / "home-papermill"))
@@ -227,6 +235,10 @@ def main() -> None:
     print(f"  {'runner / lower bound, run by run':<46}{'':>8}  {' '.join(f'{r:.2f}x' for r in ratios)}")
     print(f"  {'runner time outside cells, per task':<46}{statistics.median(outside):>7.2f}s"
           "  (includes the job cluster boot)")
+    for phase in ("before first cell", "between cells", "between tasks", "after last cell"):
+        values = [p[phase] for p in phases]
+        print(f"  {'  of which ' + phase + ' (whole run)':<46}{statistics.median(values):>7.2f}s   {spread(values)}")
+    print(f"  {'load average (1 min) as each runner run began':<46}{' '.join(f'{v:.1f}' for v in loads)}")
     print("\nthree trivial notebooks, a -> b -> c")
     print(f"  {'python runner.py (process start to exit)':<46}{trivial_cli:>7.2f}s")
     print(f"  {'LocalRunner.run() in a warm process':<46}{trivial_api:>7.2f}s")
