@@ -44,6 +44,7 @@ class ClusterSpec:
     workers: int = 0
     autotermination_minutes: float = DEFAULT_AUTOTERMINATION_MINUTES   # 0: never
     port: int | None = None     # chosen by the starter, so kernels know where to connect early
+    repls: int = 0              # warm kernels its supervisor keeps for notebook tasks (repls.py)
 
     @classmethod
     def from_resource(cls, key: str, resource: dict | None) -> "ClusterSpec":
@@ -51,8 +52,10 @@ class ClusterSpec:
         resource = resource or {}
         workers = resource.get("num_workers") or (resource.get("autoscale") or {}).get("min_workers") or 0
         minutes = resource.get("autotermination_minutes", DEFAULT_AUTOTERMINATION_MINUTES)
+        from course.jobs.local.compute.repls import wanted_count
+
         return cls(key=key, spark_conf={str(k): str(v) for k, v in (resource.get("spark_conf") or {}).items()},
-                   workers=int(workers), autotermination_minutes=float(minutes))
+                   workers=int(workers), autotermination_minutes=float(minutes), repls=wanted_count())
 
 
 def cluster_key_of(existing_cluster_id: str) -> str:
@@ -97,7 +100,7 @@ def touch(key: str) -> None:
     heartbeat_file(key).touch()
 
 
-def _alive(pid: int | None) -> bool:
+def alive(pid: int | None) -> bool:
     import psutil
 
     if not pid:
@@ -110,12 +113,12 @@ def _alive(pid: int | None) -> bool:
 
 
 def is_running(state: dict | None) -> bool:
-    return bool(state) and state.get("state") in ("PENDING", "RUNNING") and _alive(state.get("supervisor_pid"))
+    return bool(state) and state.get("state") in ("PENDING", "RUNNING") and alive(state.get("supervisor_pid"))
 
 
 def is_up(state: dict | None) -> bool:
     """Its supervisor still lives (starting, running or stopping)."""
-    return bool(state) and state.get("state") != "TERMINATED" and _alive(state.get("supervisor_pid"))
+    return bool(state) and state.get("state") != "TERMINATED" and alive(state.get("supervisor_pid"))
 
 
 @contextlib.contextmanager
@@ -140,10 +143,10 @@ def ensure_running(spec: ClusterSpec, timeout: float = 180) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             state = read_state(spec.key) or {}
-            if state.get("state") == "RUNNING" and _alive(state.get("supervisor_pid")):
+            if state.get("state") == "RUNNING" and alive(state.get("supervisor_pid")):
                 touch(spec.key)
                 return state
-            gone = spawned.poll() is not None if spawned else not _alive(state.get("supervisor_pid"))
+            gone = spawned.poll() is not None if spawned else not alive(state.get("supervisor_pid"))
             if state.get("state") == "TERMINATED" or gone:
                 raise ClusterStartError(f"all-purpose cluster '{spec.key}' failed to start: "
                                         f"{state.get('reason') or 'its supervisor exited'}; see {log_file(spec.key)}")
@@ -155,7 +158,7 @@ def ensure_running(spec: ClusterSpec, timeout: float = 180) -> dict:
 
 def _wait_gone(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
 
 
@@ -187,7 +190,7 @@ def stop(key: str, timeout: float = 60) -> bool:
             with contextlib.suppress(psutil.Error):
                 procs.append(psutil.Process(pid))
         was_running = is_running(state)
-        if procs and _alive(state.get("supervisor_pid")):
+        if procs and alive(state.get("supervisor_pid")):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(state["supervisor_pid"], signal.SIGTERM)
         _, left = psutil.wait_procs(procs, timeout=timeout)
@@ -210,6 +213,8 @@ def attached(state: dict) -> list[int]:
         return []
     try:
         conns = psutil.net_connections(kind="tcp")
+        # its supervisor's children are the cluster's own warm REPLs (repls.py), not attached notebooks
+        own |= {p.pid for p in psutil.Process(state["supervisor_pid"]).children()} if state.get("supervisor_pid") else set()
     except psutil.Error:
         return []
     return sorted({c.pid for c in conns if c.raddr and c.raddr.port == port and c.pid and c.pid not in own

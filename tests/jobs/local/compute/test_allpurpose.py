@@ -4,7 +4,9 @@ Real detached supervisors and Spark Connect JVMs; the bundle is tests/jobs/compu
 """
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -12,7 +14,7 @@ import textwrap
 import psutil
 import pytest
 
-from course.jobs.local.compute import allpurpose
+from course.jobs.local.compute import allpurpose, repls
 from runner_fixtures import REPO_ROOT, alive, no_processes_left, wait_for
 from compute_fixtures import BUNDLE, run_compute_job
 
@@ -32,11 +34,18 @@ def runner_cli(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
                           timeout=timeout, env=dict(os.environ), cwd=str(REPO_ROOT))
 
 
+def ready_repls(key: str) -> list[int]:
+    """Pids of the warm REPLs the cluster's supervisor has published."""
+    return [json.loads(p.read_text())["pid"] for p in repls.folder(key).glob("ready-*.json")]
+
+
 def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves_nothing(day7_home):
+    src = str(BUNDLE.parent / "src")
     first = run_compute_job("on_all_purpose")
     assert first.states == {"load_events": "SUCCESS"}, first.message
     values = first.values("load_events")
     assert (values["rows"], values["purchases"]) == (40, 14)
+    assert (values["working_dir"], values["purchase_label"]) == (src, "Purchase")   # a relative path resolves
     assert any("all-purpose cluster shared_dev: starting" in n for n in first.notes)
     state = allpurpose.read_state("shared_dev")
     jvm = state["pids"][0]
@@ -47,6 +56,31 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves
     assert second.states == {"load_events": "SUCCESS"}, second.message
     assert any("all-purpose cluster shared_dev: running, attaching" in n for n in second.notes)
     assert allpurpose.read_state("shared_dev")["pids"] == [jvm]      # the same JVM, warm
+    # Its task ran in a REPL the cluster kept warm (the supervisor's child, not the run's),
+    # in the notebook's folder, as a kernel the run starts would.
+    values = second.values("load_events")
+    assert any("the task runs in warm REPL pid" in n for n in second.notes), second.notes
+    assert values["kernel_parent"] == state["supervisor_pid"]
+    assert (values["working_dir"], values["purchase_label"]) == (src, "Purchase")
+
+    # Dead warm REPLs (the supervisor frozen, so it cannot replace them first): the task says
+    # so and runs in a kernel of the run's own.
+    warm = wait_for(lambda: len(ready_repls("shared_dev")) == 2 and ready_repls("shared_dev"), timeout=120,
+                    what="two warm REPLs")
+    supervisor = psutil.Process(state["supervisor_pid"])
+    supervisor.suspend()
+    try:
+        for pid in warm:
+            os.kill(pid, signal.SIGKILL)
+        third = run_compute_job("on_all_purpose")
+    finally:
+        supervisor.resume()
+    assert third.states == {"load_events": "SUCCESS"}, third.message
+    assert any("no warm REPL for this task (the REPL it took is gone" in n for n in third.notes), third.notes
+    assert third.values("load_events")["kernel_parent"] == os.getpid()
+    warm = wait_for(lambda: len(ready_repls("shared_dev")) == 2 and ready_repls("shared_dev"), timeout=120,
+                    what="the supervisor replacing its dead REPLs")
+    assert all(alive(pid) for pid in warm)
 
     # A notebook attaches and reads the table the job wrote a moment ago (no refresh_tables()).
     code = """
@@ -69,6 +103,7 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves
     assert stopped.returncode == 0 and "terminated" in stopped.stdout
     # (the supervisor is this process's child: a zombie here until reaped, which counts as gone)
     assert not alive(jvm) and not alive(state["supervisor_pid"])
+    assert not any(alive(pid) for pid in warm)                        # its warm REPLs went with it
     no_processes_left(day7_home, timeout=30)
     assert allpurpose.read_state("shared_dev")["state"] == "TERMINATED"
 
