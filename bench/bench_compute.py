@@ -85,8 +85,9 @@ def on_all_purpose(loaded, key: str = "bench_ap"):
     moved = copy.deepcopy(loaded)
     for task in moved.settings.tasks:
         task.job_cluster_key, task.existing_cluster_id = None, f"${{resources.clusters.{key}.id}}"
+    conf = moved.settings.job_clusters[0].new_cluster.spark_conf or {}   # the same Spark settings
     moved.settings.job_clusters = None
-    moved.clusters = {key: {"num_workers": 0, "autotermination_minutes": 10}}
+    moved.clusters = {key: {"num_workers": 0, "autotermination_minutes": 10, "spark_conf": dict(conf)}}
     return moved
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import sys
+import threading
 import time
 from typing import Callable
 
@@ -82,13 +83,20 @@ def _claim(key: str, differs: Callable[[dict], str | None]) -> tuple[dict | None
 
 
 class WarmPool:
-    """Kernels for the notebook tasks of one folder on a local all-purpose cluster."""
+    """Kernels for the notebook tasks of one folder on a local all-purpose cluster.
+
+    `prestart` takes and hands over a REPL ahead of the task, as the run's pool starts a
+    kernel ahead of it; `take` returns that one, or takes one then and there."""
 
     def __init__(self, key: str, env: dict[str, str], cwd: str, fallback: Callable[[], object],
                  note: Callable[[str], None]):
         self.key, self.env, self.cwd = key, env, cwd
         self._make_fallback, self._note = fallback, note
         self._fallback = None      # the run's own KernelPool, once needed
+        self._handed: queue.Queue[Kernel] = queue.Queue()   # taken and handed over ahead of a task
+        self._preparing = 0
+        self._closed = False
+        self._lock = threading.Lock()
         self._waiting_since: float | None = None
 
     def _pool(self):
@@ -110,28 +118,86 @@ class WarmPool:
             return f"its REPLs fail to start: {status['error']}"
         return None   # one is ready or the supervisor is starting one (it refills at once)
 
-    def take(self, timeout: float = 180) -> Kernel:
-        if self._fallback is not None:
-            return self._fallback.take(timeout)
-        deadline = time.monotonic() + timeout
-        self._waiting_since = self._waiting_since or time.monotonic()
+    def _claim_one(self, deadline: float, since: float) -> Kernel | str | None:
+        """A REPL taken and handed over; or why none will come; or None: none by `deadline`."""
         while True:
             record, why = _claim(self.key, self._differs)
             if record is not None:
                 kernel, why = self._hand_over(record)
                 if kernel is not None:
-                    self._waiting_since = None
                     return kernel
             elif why is None:
                 why = self._not_coming()
-                if why is None and time.monotonic() - self._waiting_since > WAIT_SECONDS:
+                if why is None and time.monotonic() - since > WAIT_SECONDS:
                     why = f"none was ready within {WAIT_SECONDS} s"
             if why is not None:
-                self._note(f"all-purpose cluster {self.key}: no warm REPL for this task ({why}); starting a kernel")
-                return self._pool().take(max(0.0, deadline - time.monotonic()))
-            if time.monotonic() >= deadline:
-                raise queue.Empty
+                return why
+            if time.monotonic() >= deadline or self._closed:
+                return None
             time.sleep(0.05)
+
+    def take(self, timeout: float = 180) -> Kernel:
+        try:
+            return self._handed.get_nowait()
+        except queue.Empty:
+            pass
+        if self._fallback is not None:
+            return self._fallback.take(timeout)
+        if self._preparing:   # one is being handed over for a task: this one
+            return self._handed.get(timeout=timeout)
+        self._waiting_since = self._waiting_since or time.monotonic()
+        got = self._claim_one(time.monotonic() + timeout, self._waiting_since)
+        if isinstance(got, Kernel):
+            self._waiting_since = None
+            return got
+        if got is None:
+            raise queue.Empty
+        self._note(f"all-purpose cluster {self.key}: no warm REPL for this task ({got}); starting a kernel")
+        return self._pool().take(timeout)
+
+    def _prepare(self) -> None:
+        try:
+            got = self._claim_one(time.monotonic() + WAIT_SECONDS, time.monotonic())
+        finally:
+            with self._lock:
+                self._preparing -= 1
+        if isinstance(got, Kernel):
+            if self._closed:   # the run ended meanwhile
+                got.release()
+            else:
+                self._handed.put(got)
+        # else: the task's own take() finds out again, and says why
+
+    # The run's pool interface. The supervisor refills the REPLs; the fallback pool refills itself.
+    def prestart(self, count: int | None = None, *, after_gate: bool = False) -> None:
+        if self._fallback is not None:
+            self._fallback.prestart(count, after_gate=after_gate)
+        elif not after_gate:   # a later task's REPL is taken when the one before takes its own (top_up)
+            self._start(count or 1)
+
+    def top_up(self, wanted: int, *, after_gate: bool = False) -> None:
+        if self._fallback is not None:
+            self._fallback.top_up(wanted, after_gate=after_gate)
+            return
+        self._start(wanted - self._handed.qsize() - self._preparing)
+
+    def _start(self, count: int) -> None:
+        with self._lock:
+            count = max(0, count) if not self._closed else 0
+            self._preparing += count
+        for _ in range(count):
+            threading.Thread(target=self._prepare, daemon=True, name="repl-handover").start()
+
+    def close(self) -> None:
+        """Kill the REPLs taken for tasks that never ran (their supervisor replaces them)."""
+        self._closed = True
+        while True:
+            try:
+                self._handed.get_nowait().release()
+            except queue.Empty:
+                break
+        if self._fallback is not None:
+            self._fallback.close()
 
     def _differs(self, record: dict) -> str | None:
         """Why a REPL's start-up environment is not the one this run gives its kernels, or None."""
@@ -165,18 +231,6 @@ class WarmPool:
         if error:
             kernel.release()
             return None, error
-        self._note(f"all-purpose cluster {self.key}: the task runs in warm REPL pid {process.pid}")
+        self._note(f"all-purpose cluster {self.key}: a notebook task takes warm REPL pid {process.pid}")
         return kernel, None
 
-    # The run's pool interface: the supervisor refills the REPLs; the fallback pool refills itself.
-    def prestart(self, count: int | None = None, *, after_gate: bool = False) -> None:
-        if self._fallback is not None:
-            self._fallback.prestart(count, after_gate=after_gate)
-
-    def top_up(self, wanted: int, *, after_gate: bool = False) -> None:
-        if self._fallback is not None:
-            self._fallback.top_up(wanted, after_gate=after_gate)
-
-    def close(self) -> None:
-        if self._fallback is not None:
-            self._fallback.close()

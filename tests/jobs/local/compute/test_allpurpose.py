@@ -59,7 +59,7 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves
     # Its task ran in a REPL the cluster kept warm (the supervisor's child, not the run's),
     # in the notebook's folder, as a kernel the run starts would.
     values = second.values("load_events")
-    assert any("the task runs in warm REPL pid" in n for n in second.notes), second.notes
+    assert any("a notebook task takes warm REPL pid" in n for n in second.notes), second.notes
     assert values["kernel_parent"] == state["supervisor_pid"]
     assert (values["working_dir"], values["purchase_label"]) == (src, "Purchase")
 
