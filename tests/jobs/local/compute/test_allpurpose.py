@@ -82,6 +82,16 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves
                     what="the supervisor replacing its dead REPLs")
     assert all(alive(pid) for pid in warm)
 
+    # A REPL that dies mid-cell fails its task only; the task beside it runs in the other REPL.
+    crash = run_compute_job("repl_crash")
+    assert crash.states == {"crash": "FAILED", "count": "SUCCESS"}, crash.message
+    failed = next(t for t in crash.run.tasks if t.task_key == "crash")
+    assert "The notebook's kernel stopped" in failed.state.state_message
+    assert crash.values("count")["purchases"] == 14
+    assert allpurpose.is_running(allpurpose.read_state("shared_dev"))
+    warm = wait_for(lambda: len(ready_repls("shared_dev")) == 2 and ready_repls("shared_dev"), timeout=120,
+                    what="the supervisor replacing the used REPLs")
+
     # A notebook attaches and reads the table the job wrote a moment ago (no refresh_tables()).
     code = """
         from course.runtime import spark
