@@ -240,5 +240,9 @@ def list_clusters() -> list[dict]:
         state["uptime_s"] = now - state["started_at"] if running and state.get("started_at") else None
         state["idle_s"] = now - last if running and last else None
         state["attached"] = attached(state) if running else []
+        if running:   # warm REPLs ready for notebook tasks (repls.py)
+            from course.jobs.local.compute.repls import read_status
+
+            state["repls_ready"] = (read_status(state["key"]) or {}).get("ready", 0)
         out.append(state)
     return out

@@ -28,6 +28,7 @@ COUNT_VARIABLE = "DAY7_CLUSTER_REPLS"   # how many warm kernels an all-purpose c
 DEFAULT_COUNT = 2
 MAX_AGE_SECONDS = 30 * 60   # a ready kernel older than this is replaced (Spark Connect drops idle sessions)
 CHECK_SECONDS = 0.2
+BUSY_SECONDS = 6            # a heartbeat younger than this: a run is using the cluster (handles.py beats every 5 s)
 
 
 def wanted_count() -> int:
@@ -80,7 +81,7 @@ class ReplKeeper:
 
     def start(self) -> None:
         with self._lock:
-            self._refill()   # at once: a run may look for them as soon as the cluster runs
+            self._refill(everything=True)   # at once: a run may look for them as soon as the cluster runs
         self._thread.start()
 
     def _status(self) -> None:
@@ -136,12 +137,25 @@ class ReplKeeper:
                 path.unlink(missing_ok=True)
             del self.taken[n]
 
-    def _refill(self) -> None:
+    def _run_active(self) -> bool:
+        """A run is using the cluster now (it touches the heartbeat every few seconds)."""
+        try:
+            return time.time() - allpurpose.heartbeat_file(self.key).stat().st_mtime < BUSY_SECONDS
+        except OSError:
+            return False
+
+    def _refill(self, everything: bool = False) -> None:
         short = self.count - len(self.ready) - self.starting
         if short <= 0 or self._stop.is_set():
             return
         if self.failures and time.time() < self._retry_at:
             return
+        if not everything and self._run_active():
+            # While a run works, one kernel ready or coming is enough: starting more would
+            # compete with its tasks for the CPU. The rest once the cluster is idle.
+            short = 1 if not self.ready and not self.starting else 0
+            if not short:
+                return
         self.starting += short
         self._status()
         for _ in range(short):
