@@ -105,11 +105,12 @@ def test_a_stale_build_lock_is_taken_over(tmp_path, fake_install):
 
 
 def test_runner_processes_skip_the_slow_iri_checker():
-    """jsonschema's rfc3987_syntax import (1–2 s) stays out of the runner's process."""
+    """jsonschema's rfc3987_syntax import (1–2 s) and isoduration's (arrow) stay out of the runner's process."""
     code = ("import sys, course.jobs.local.executors.notebook, papermill, nbformat.validator\n"
-            "print(sys.modules.get('rfc3987_syntax') is None)")
+            "print(sys.modules.get('rfc3987_syntax') is None, sys.modules.get('isoduration') is None, "
+            "'arrow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True"
+    assert out.stdout.strip() == "True True False"
 
 
 @pytest.mark.slow
