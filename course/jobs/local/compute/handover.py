@@ -98,38 +98,41 @@ class WarmPool:
         self._closed = False
         self._lock = threading.Lock()
         self._waiting_since: float | None = None
+        self._gave_up: str | None = None   # why a REPL taken ahead could not be had
 
     def _pool(self):
         if self._fallback is None:
             self._fallback = self._make_fallback()
         return self._fallback
 
-    def _not_coming(self) -> str | None:
-        """Why no REPL will come from the supervisor, or None (one is ready or starting)."""
+    def _outlook(self) -> tuple[bool, str | None]:
+        """(whether this cluster's published REPLs may be taken now, why none will come or None)."""
         status = repls.read_status(self.key)
         state = allpurpose.read_state(self.key) or {}
+        if state.get("state") == "PENDING" and (state.get("supervisor_pid") is None or allpurpose.is_up(state)):
+            return False, None   # still starting (a REPL is taken ahead while the cluster starts)
         if not status or status.get("supervisor_pid") != state.get("supervisor_pid") or not allpurpose.is_running(state):
-            return "the cluster keeps no warm REPLs"
+            return False, "the cluster keeps no warm REPLs"   # (files in its folder are a former cluster's)
         if status.get("python") != sys.executable:
-            return f"its REPLs run {status.get('python')}, this run {sys.executable}"
+            return False, f"its REPLs run {status.get('python')}, this run {sys.executable}"
         if not status.get("wanted"):
-            return "the cluster keeps no warm REPLs"
-        if status.get("error"):
-            return f"its REPLs fail to start: {status['error']}"
-        return None   # one is ready or the supervisor is starting one (it refills at once)
+            return False, "the cluster keeps no warm REPLs"
+        if status.get("error") and not status.get("ready"):
+            return False, f"its REPLs fail to start: {status['error']}"
+        return True, None   # one is ready or the supervisor is starting one (it refills at once)
 
     def _claim_one(self, deadline: float, since: float) -> Kernel | str | None:
         """A REPL taken and handed over; or why none will come; or None: none by `deadline`."""
         while True:
-            record, why = _claim(self.key, self._differs)
-            if record is not None:
-                kernel, why = self._hand_over(record)
-                if kernel is not None:
-                    return kernel
-            elif why is None:
-                why = self._not_coming()
-                if why is None and time.monotonic() - since > WAIT_SECONDS:
-                    why = f"none was ready within {WAIT_SECONDS} s"
+            may, why = self._outlook()
+            if may:
+                record, why = _claim(self.key, self._differs)
+                if record is not None:
+                    kernel, why = self._hand_over(record)
+                    if kernel is not None:
+                        return kernel
+            if why is None and time.monotonic() - since > WAIT_SECONDS:
+                why = f"none was ready within {WAIT_SECONDS} s"
             if why is not None:
                 return why
             if time.monotonic() >= deadline or self._closed:
@@ -145,8 +148,10 @@ class WarmPool:
             return self._fallback.take(timeout)
         if self._preparing:   # one is being handed over for a task: this one
             return self._handed.get(timeout=timeout)
-        self._waiting_since = self._waiting_since or time.monotonic()
-        got = self._claim_one(time.monotonic() + timeout, self._waiting_since)
+        got = self._gave_up   # no second wait of WAIT_SECONDS after the one ahead gave up
+        if got is None:
+            self._waiting_since = self._waiting_since or time.monotonic()
+            got = self._claim_one(time.monotonic() + timeout, self._waiting_since)
         if isinstance(got, Kernel):
             self._waiting_since = None
             return got
@@ -158,15 +163,16 @@ class WarmPool:
     def _prepare(self) -> None:
         try:
             got = self._claim_one(time.monotonic() + WAIT_SECONDS, time.monotonic())
-        finally:
+            if isinstance(got, Kernel):
+                if self._closed:   # the run ended meanwhile
+                    got.release()
+                else:
+                    self._handed.put(got)
+            elif got is not None:
+                self._gave_up = got   # the task's take() says why and uses the run's own pool
+        finally:   # last: take() waits on the queue while this is counted
             with self._lock:
                 self._preparing -= 1
-        if isinstance(got, Kernel):
-            if self._closed:   # the run ended meanwhile
-                got.release()
-            else:
-                self._handed.put(got)
-        # else: the task's own take() finds out again, and says why
 
     # The run's pool interface. The supervisor refills the REPLs; the fallback pool refills itself.
     def prestart(self, count: int | None = None, *, after_gate: bool = False) -> None:

@@ -28,3 +28,4 @@ with open("./event_labels.json") as handle:
 dbutils.jobs.taskValues.set("purchase_label", labels["purchase"])
 dbutils.jobs.taskValues.set("working_dir", os.getcwd())
 dbutils.jobs.taskValues.set("kernel_parent", os.getppid())   # who started this notebook's REPL
+dbutils.jobs.taskValues.set("env", f"{os.environ.get('EVENTS_REGION', '-')}/{os.environ.get('EVENTS_SAMPLE', '-')}")

@@ -39,19 +39,24 @@ def ready_repls(key: str) -> list[int]:
     return [json.loads(p.read_text())["pid"] for p in repls.folder(key).glob("ready-*.json")]
 
 
-def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves_nothing(day7_home):
+def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves_nothing(day7_home, monkeypatch):
     src = str(BUNDLE.parent / "src")
+    monkeypatch.setenv("EVENTS_REGION", "us-east")   # the cluster (and its REPLs) start with these
+    monkeypatch.setenv("EVENTS_SAMPLE", "1")
     first = run_compute_job("on_all_purpose")
     assert first.states == {"load_events": "SUCCESS"}, first.message
     values = first.values("load_events")
     assert (values["rows"], values["purchases"]) == (40, 14)
     assert (values["working_dir"], values["purchase_label"]) == (src, "Purchase")   # a relative path resolves
+    assert values["env"] == "us-east/1"
     assert any("all-purpose cluster shared_dev: starting" in n for n in first.notes)
     state = allpurpose.read_state("shared_dev")
     jvm = state["pids"][0]
     assert state["state"] == "RUNNING" and psutil.pid_exists(jvm)    # the run ended, the cluster did not
     assert values["cluster"] == state["url"]                          # the task ran there
 
+    monkeypatch.setenv("EVENTS_REGION", "eu-west")   # the next run's environment differs
+    monkeypatch.delenv("EVENTS_SAMPLE")
     second = run_compute_job("on_all_purpose")
     assert second.states == {"load_events": "SUCCESS"}, second.message
     assert any("all-purpose cluster shared_dev: running, attaching" in n for n in second.notes)
@@ -61,6 +66,7 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves
     values = second.values("load_events")
     assert any("a notebook task takes warm REPL pid" in n for n in second.notes), second.notes
     assert values["kernel_parent"] == state["supervisor_pid"]
+    assert values["env"] == "eu-west/-"      # the run's environment, not the one the REPL started with
     assert (values["working_dir"], values["purchase_label"]) == (src, "Purchase")
 
     # Dead warm REPLs (the supervisor frozen, so it cannot replace them first): the task says
