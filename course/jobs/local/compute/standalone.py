@@ -28,10 +28,10 @@ from course.platform import lifeline, paths
 WORKER_MEMORY = "512m"   # per worker, and per executor: 2 cores and many JVMs on one machine
 
 
-def _port_open(port: int) -> bool:
-    from course.jobs.local.compute.cluster import port_open  # cluster imports this module
+def _serving(port: int, master: subprocess.Popen, log: str) -> bool:
+    from course.jobs.local.compute.cluster import serving  # cluster imports this module
 
-    return port_open(port)
+    return serving(port, master, "standalone master", log)
 
 
 class Standalone:
@@ -90,7 +90,12 @@ class Standalone:
         deadline = time.monotonic() + timeout
         master = self._launch("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                                           "--port", str(self.port), "--webui-port", str(self.ui_port)], env)
-        self._wait(lambda: _port_open(self.port), master, "master", deadline)
+        try:
+            self._wait(lambda: _serving(self.port, master, f"{self.log_dir}/{self.name}-master.log"),
+                       master, "master", deadline)
+        except RuntimeError:
+            self.stop()
+            raise
         for i in range(self.workers):
             self._launch(f"worker-{i + 1}", ["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
                                              "--cores", "1", "--memory", self.memory, "--webui-port", "0",

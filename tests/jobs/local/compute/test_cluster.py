@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from course.jobs.local.compute.cluster import LocalCluster
+from course.jobs.local.compute.cluster import ClusterError, LocalCluster, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +90,7 @@ def test_cluster_dies_with_its_parent_on_sigkill(tmp_path):
     """No JVM may outlive the runner, even when the runner is killed outright."""
     parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys, time
-        from course.jobs.local.compute.cluster import LocalCluster
+        from course.jobs.local.compute.cluster import ClusterError, LocalCluster, free_port
         c = LocalCluster()
         c.start()
         print(c.process.pid, flush=True)
@@ -109,4 +110,22 @@ def test_cluster_start_failure_names_the_log(tmp_path):
     with pytest.raises(Exception) as err:
         cluster.start(timeout=60)
     assert str(tmp_path / "c.log") in str(err.value)
+    assert not cluster.running
+
+
+def test_cluster_ports_are_outside_the_ephemeral_range_and_a_taken_port_is_not_taken_for_ready(tmp_path):
+    """A port is chosen before the JVM binds it; any socket bound to port 0 meanwhile (a
+    worker's, a kernel's) comes from the ephemeral range, so the port must not. And should the
+    port be taken anyway, start() fails naming it instead of calling someone else's listener ready."""
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = {free_port() for _ in range(20)}
+    assert all(1024 <= p < low or p > high for p in ports), ports
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        cluster = LocalCluster(log_path=tmp_path / "c.log")
+        cluster.port = squatter.getsockname()[1]
+        with pytest.raises(ClusterError) as err:
+            cluster.start(timeout=60)
+    assert f"port {cluster.port}" in str(err.value) and "another process" in str(err.value)
     assert not cluster.running
