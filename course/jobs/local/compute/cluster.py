@@ -192,7 +192,8 @@ class LocalCluster:
             from course.jobs.local.compute.standalone import Standalone
 
             self.standalone = Standalone(self.workers, self.log_path.parent, name=self.log_path.stem)
-            self.standalone.start(timeout)  # first: a failure leaves nothing else to undo
+            # first: a failure leaves nothing else to undo; the driver then boots while the workers do
+            workers_deadline = self.standalone.launch(timeout)
         from course.platform.java import require_java
         import pyspark
 
@@ -226,6 +227,12 @@ class LocalCluster:
                 self.stop()
                 raise ClusterError(f"the job cluster did not answer within {timeout:.0f} s; see {self.log_path}")
             time.sleep(0.05)
+        if self.standalone is not None:
+            try:
+                self.standalone.wait_workers(workers_deadline)
+            except RuntimeError as exc:
+                self.stop()
+                raise ClusterError(str(exc)) from None
         # Spark binds its UI before the Connect service; closed means it had to take another port
         if self.ui_url and port_open(self.ui_port):
             self.ui_file.write_text(self.ui_url + "\n", encoding="utf-8")
