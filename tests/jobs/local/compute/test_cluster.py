@@ -1,8 +1,8 @@
-"""The local job cluster and Spark sessions: real JVMs, real Spark Connect."""
+"""The local job cluster: real JVMs. Tables through it and a later local session:
+tests/jobs/local/test_runner_cluster.py (one cluster start for both)."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -16,11 +16,6 @@ import pytest
 from course.jobs.local.compute.cluster import ClusterError, LocalCluster, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def python(code: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env or dict(os.environ))
 
 
 def alive(pid: int) -> bool:
@@ -39,51 +34,6 @@ def wait_gone(pid: int, seconds: float = 30) -> bool:
             return True
         time.sleep(0.2)
     return False
-
-
-def test_tables_cross_sessions_connect_then_local(day7_home):
-    """A table written through the job cluster is read by a later, separate local session,
-    which can overwrite it; the cluster's JVM is gone after stop()."""
-    cluster = LocalCluster({"spark.sql.shuffle.partitions": "2"})
-    cluster.start()
-    jvm = cluster.process.pid
-    try:
-        env = dict(os.environ, SPARK_REMOTE=cluster.url)
-        written = python("""
-            from course.runtime.spark import get_spark
-            s = get_spark()
-            print(type(s).__module__)
-            s.sql("CREATE SCHEMA IF NOT EXISTS day7_test")
-            s.range(5).write.mode("overwrite").saveAsTable("day7_test.numbers")
-            print(s.table("day7_test.numbers").count())
-            s.stop()
-        """, env)
-        assert written.returncode == 0, written.stderr
-        module, count = written.stdout.split()
-        assert "connect" in module and count == "5"
-    finally:
-        cluster.stop()
-    assert wait_gone(jvm, 20), "the job cluster's JVM outlived stop()"
-
-    env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
-    local = python("""
-        from course.runtime.spark import get_spark
-        s = get_spark()
-        print(type(s).__module__)
-        print(s.table("day7_test.numbers").count())
-        s.range(7).write.mode("overwrite").saveAsTable("day7_test.numbers")
-        s.range(1).write.mode("append").saveAsTable("day7_test.numbers")
-        print(s.table("day7_test.numbers").count())
-    """, env)
-    assert local.returncode == 0, local.stderr
-    module, before, after = local.stdout.split()
-    assert "connect" not in module and before == "5" and after == "8"
-    # Quiet logs: no Spark WARN lines (the JVM's own "WARNING: Using incubator
-    # modules" line cannot be switched off and goes to the kernel's terminal).
-    assert not re.search(r"\bWARN\b", local.stderr) and "Setting default log level" not in local.stderr
-    # Nothing the overwrite moved aside stays behind.
-    leftovers = [p.name for p in (day7_home / "warehouse" / "day7_test.db").iterdir()]
-    assert leftovers == ["numbers"]
 
 
 def test_cluster_dies_with_its_parent_on_sigkill(tmp_path):
