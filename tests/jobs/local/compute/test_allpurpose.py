@@ -32,7 +32,14 @@ def runner_cli(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
                           timeout=timeout, env=dict(os.environ), cwd=str(REPO_ROOT))
 
 
-def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves_nothing(day7_home):
+def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_stop_leaves_nothing_and_an_idle_one_goes(day7_home):
+    """Two clusters at once, as a learner may have: shared_dev (started by a run, warm for the
+    next, attached by a notebook, stopped on request) and quick_stop (started from the command
+    line, 3 s of auto-termination: it goes by itself while shared_dev works, one JVM start and
+    its idle wait overlapping the other's instead of following them)."""
+    quick = subprocess.Popen([sys.executable, str(REPO_ROOT / "runner.py"), "clusters", "start", "quick_stop",
+                              "--job", str(BUNDLE), "--job-key", "on_all_purpose"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=dict(os.environ), cwd=str(REPO_ROOT))
     first = run_compute_job("on_all_purpose")
     assert first.states == {"load_events": "SUCCESS"}, first.message
     values = first.values("load_events")
@@ -65,20 +72,18 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_and_stop_leaves
     row = next(line for line in listing.splitlines() if line.startswith("shared_dev"))
     assert "RUNNING" in row and state["url"] in row and "pid " in row   # the notebook shows as attached
 
+    # quick_stop: 3 s without work, then no kit process is needed for it to go
+    started, errors = quick.communicate(timeout=300)
+    assert quick.returncode == 0, started + errors
+    assert "RUNNING at sc://127.0.0.1:" in started
+    idle = wait_for(lambda: (s := allpurpose.read_state("quick_stop")) and s["state"] == "TERMINATED" and s,
+                    timeout=120, interval=0.2, what="auto-termination")
+    assert "auto-terminated after 0.05 minutes without work" in idle["reason"]
+    assert allpurpose.read_state("shared_dev")["state"] == "RUNNING"   # the other one is not idle's business
+
     stopped = runner_cli("clusters", "stop", "shared_dev")
     assert stopped.returncode == 0 and "terminated" in stopped.stdout
     # (the supervisor is this process's child: a zombie here until reaped, which counts as gone)
     assert not alive(jvm) and not alive(state["supervisor_pid"])
     no_processes_left(day7_home, timeout=30)
     assert allpurpose.read_state("shared_dev")["state"] == "TERMINATED"
-
-
-def test_an_idle_cluster_terminates_itself_and_nothing_is_left(day7_home):
-    started = runner_cli("clusters", "start", "quick_stop", "--job", str(BUNDLE), "--job-key", "on_all_purpose")
-    assert started.returncode == 0, started.stdout + started.stderr
-    assert "RUNNING at sc://127.0.0.1:" in started.stdout
-    # 3 s without work, then no kit process is needed for it to go
-    state = wait_for(lambda: (s := allpurpose.read_state("quick_stop")) and s["state"] == "TERMINATED" and s,
-                     timeout=120, interval=0.5, what="auto-termination")
-    assert "auto-terminated after 0.05 minutes without work" in state["reason"]
-    no_processes_left(day7_home, timeout=30)
