@@ -1,14 +1,9 @@
-"""The local job cluster: real JVMs. Tables through it and a later local session:
-tests/jobs/local/test_runner_cluster.py (one cluster start for both)."""
+"""The local job cluster: real JVMs. Elsewhere, to share cluster starts: tables through it and
+a later local session in tests/jobs/local/test_runner_cluster.py; a cluster that dies with its
+SIGKILLed parent in test_classcache.py (its second, archive-mapping cluster)."""
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -16,43 +11,6 @@ import pytest
 from course.jobs.local.compute.cluster import ClusterError, LocalCluster, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ")[1].startswith("Z"))
-
-
-def wait_gone(pid: int, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def test_cluster_dies_with_its_parent_on_sigkill(tmp_path):
-    """No JVM may outlive the runner, even when the runner is killed outright."""
-    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
-        import sys, time
-        from course.jobs.local.compute.cluster import ClusterError, LocalCluster, free_port
-        c = LocalCluster()
-        c.start()
-        print(c.process.pid, flush=True)
-        time.sleep(600)
-    """)], stdout=subprocess.PIPE, text=True)
-    line = parent.stdout.readline()
-    assert line.strip().isdigit(), "the cluster did not start"
-    jvm = int(line)
-    assert alive(jvm)
-    parent.send_signal(signal.SIGKILL)
-    parent.wait(10)
-    assert wait_gone(jvm, 30), "the JVM outlived its SIGKILLed parent"
 
 
 def test_cluster_start_failure_names_the_log(tmp_path):
