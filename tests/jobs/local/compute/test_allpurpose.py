@@ -87,3 +87,23 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_stop_leaves_not
     assert not alive(jvm) and not alive(state["supervisor_pid"])
     no_processes_left(day7_home, timeout=30)
     assert allpurpose.read_state("shared_dev")["state"] == "TERMINATED"
+
+
+def test_stop_does_not_wait_for_a_supervisor_that_exited_but_is_not_reaped_yet(day7_home):
+    """The process that started a cluster (a runner, a kernel, the local workspace) may still
+    run: the exited supervisor is its zombie until it reaps it. `clusters stop` from elsewhere
+    used to wait out its whole timeout for that zombie (60 s, then 5 more)."""
+    supervisor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # not reaped below
+    try:
+        allpurpose.write_state("zombie_parent", {"key": "zombie_parent", "state": "RUNNING",
+                                                 "supervisor_pid": supervisor.pid, "pids": []})
+        # from another process, as `runner.py clusters stop` is; a long timeout of its own, a guard below it
+        code = "from course.jobs.local.compute import allpurpose; print(allpurpose.stop('zombie_parent', timeout=600))"
+        stopped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                                 cwd=str(REPO_ROOT))
+        assert stopped.returncode == 0 and stopped.stdout.strip() == "True", stopped.stderr[-2000:]
+        assert psutil.Process(supervisor.pid).status() == psutil.STATUS_ZOMBIE   # it was one, unreaped
+        assert allpurpose.read_state("zombie_parent")["state"] == "TERMINATED"
+    finally:
+        supervisor.kill()
+        supervisor.wait()
