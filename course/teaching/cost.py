@@ -157,14 +157,14 @@ def _compute_of(run_id: int, settings: dict, task_keys: set[str]) -> tuple[str, 
 
 def _all_purpose_resource(history, job_id: int, key: str) -> dict:
     """The bundle's resources.clusters.<key>, from the file the job was loaded from ({} if gone)."""
-    from course.jobs.spec import load_job
+    from course.jobs.spec import JobSpecError, load_job
 
     source = history.job_source(job_id) or {}
     if not source.get("file") or not Path(source["file"]).is_file():
         return {}
     try:
         loaded = load_job(Path(source["file"]), job_key=source.get("job_key"), target=source.get("target"))
-    except Exception:  # the file changed since: the kit's default auto-termination applies
+    except JobSpecError:  # the file changed since: the kit's defaults apply, as for an undeclared id
         return {}
     return loaded.clusters.get(key) or {}
 

@@ -172,6 +172,10 @@ def test_an_all_purpose_run_takes_workers_and_auto_termination_from_the_bundle(h
     # 2 nodes x 0.75 DBU/h = 1.5 DBU/h; 15 min = 0.25 h -> 0.375 DBU; x $0.55 = $0.20625
     assert e.idle_tail_usd == pytest.approx(0.20625)
     assert e.run_usd == pytest.approx(1.5 * t.wall_s / 3600 * 0.55)
+    # the bundle gone: the kit's defaults for an undeclared id (as it ran it), 60 minutes, no workers
+    bundle.rename(bundle.with_suffix(".old"))
+    t = cost.run_times(run_id, history)
+    assert (t.workers, t.autotermination_minutes) == (0, 60.0)
 
 
 def test_without_its_notebook_the_start_up_counts_to_the_task_start(history, bundle):
