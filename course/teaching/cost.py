@@ -24,12 +24,14 @@ from datetime import datetime
 from pathlib import Path
 
 # --------------------------------------------------------------------------- the price list
-# ONE table of constants. Read on 2026-12-02 from Microsoft's documentation of Azure
-# Databricks (its pre-purchase page lists each workload's price per DBU, a DBCU being one
-# dollar of pay-as-you-go usage); the same Premium figures (and 0.75 DBU/h for a
-# Standard_DS3_v2 node) are those of the Azure Databricks pricing page. List prices in USD,
-# Premium tier, pay-as-you-go, before any discount; DBU charges only (the VMs are billed by
-# Azure on top). Other clouds, tiers, regions and contracts differ: pass your own `Rates`.
+# ONE table of constants, read on 2026-12-02. The $/DBU: Microsoft Learn's page on the Azure
+# Databricks pre-purchase (each workload's DBUs draw down that many one-dollar commit units:
+# Premium All-Purpose 0.55, Jobs 0.30; Standard 0.40, 0.15). The 0.75 DBU/h of a
+# Standard_DS3_v2 node: the Azure Databricks pricing page's instance table, as quoted by
+# public write-ups citing it (the page itself was not reachable from here), which quote the
+# same $/DBU. List prices in USD, Premium tier, pay-as-you-go, before any discount; DBU
+# charges only (the VMs are billed by Azure on top). Other clouds, tiers, regions and
+# contracts differ: pass your own `Rates`.
 
 
 @dataclass(frozen=True)
