@@ -203,10 +203,18 @@ def stop(key: str, timeout: float = 60) -> bool:
         if not state:
             return False
         pids = [p for p in [state.get("supervisor_pid"), *state.get("pids", [])] if p]
+        # A pid the state file names may have been reused since the cluster went away. Once it
+        # is gone (terminated, or its supervisor dead) only a process created by its start is
+        # the cluster's: the file's pids were all started before started_at was written (+1 s:
+        # psutil's create_time rests on a boot time rounded to the second).
+        gone = state.get("state") == "TERMINATED" or not _alive(state.get("supervisor_pid"))
+        born_before = (state.get("started_at") or state.get("stopped_at") or 0) + 1 if gone else float("inf")
         procs = []
         for pid in pids:
             with contextlib.suppress(psutil.Error):
-                procs.append(psutil.Process(pid))
+                proc = psutil.Process(pid)
+                if proc.create_time() <= born_before:
+                    procs.append(proc)
         was_running = is_running(state)
         if procs and _alive(state.get("supervisor_pid")):
             with contextlib.suppress(ProcessLookupError):
