@@ -188,9 +188,15 @@ def test_a_class_is_graded_into_a_csv_an_html_report_and_feedback(tmp_path):
             return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT), out
 
     graders = [grade(stuck, short), grade(honest, timeout)]
-    for process, _ in graders:
-        assert process.wait(timeout=timeout * 8 + 600) == 1, (tmp_path / "stuck.log").read_text() + \
-            (tmp_path / "class.log").read_text()
+    try:
+        for process, _ in graders:
+            assert process.wait(timeout=timeout * 8 + 600) == 1, (tmp_path / "stuck.log").read_text() + \
+                (tmp_path / "class.log").read_text()
+    finally:
+        for process, _ in graders:
+            if process.poll() is None:  # the test failed or timed out: no grader outlives it
+                process.kill()
+                process.wait()
     (_, stuck_report), (_, honest_report) = graders
     assert (tmp_path / "stuck.log").read_text().splitlines()[-1] == \
         f"0 of 1 learners passed everything; report: {stuck_report / 'report.html'}"
