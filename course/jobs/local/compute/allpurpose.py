@@ -162,6 +162,27 @@ def _wait_gone(pid: int, timeout: float) -> None:
         time.sleep(0.2)
 
 
+def _exited(proc) -> bool:
+    import psutil
+
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def _wait_exited(procs: list, timeout: float) -> list:
+    """The processes still running after up to `timeout` s. A zombie has exited: the
+    supervisor is one until the process that started it (a runner, a kernel, the local
+    workspace) reaps it, and psutil.wait_procs would wait out the whole timeout for it."""
+    deadline = time.monotonic() + timeout
+    left = [p for p in procs if not _exited(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = [p for p in left if not _exited(p)]
+    return left
+
+
 def _spawn(spec: ClusterSpec) -> subprocess.Popen:
     """Start the supervisor detached (a session of its own, no death signal): it outlives us."""
     spec_path = paths.clusters_dir() / f"{safe(spec.key)}.spec.json"
@@ -185,19 +206,27 @@ def stop(key: str, timeout: float = 60) -> bool:
         if not state:
             return False
         pids = [p for p in [state.get("supervisor_pid"), *state.get("pids", [])] if p]
+        # A pid the state file names may have been reused since the cluster went away. Once it
+        # is gone (terminated, or its supervisor dead) only a process created by its start is
+        # the cluster's: the file's pids were all started before started_at was written (+1 s:
+        # psutil's create_time rests on a boot time rounded to the second).
+        gone = state.get("state") == "TERMINATED" or not alive(state.get("supervisor_pid"))
+        born_before = (state.get("started_at") or state.get("stopped_at") or 0) + 1 if gone else float("inf")
         procs = []
         for pid in pids:
             with contextlib.suppress(psutil.Error):
-                procs.append(psutil.Process(pid))
+                proc = psutil.Process(pid)
+                if proc.create_time() <= born_before:
+                    procs.append(proc)
         was_running = is_running(state)
         if procs and alive(state.get("supervisor_pid")):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(state["supervisor_pid"], signal.SIGTERM)
-        _, left = psutil.wait_procs(procs, timeout=timeout)
+        left = _wait_exited(procs, timeout)
         for proc in left:  # did not stop in time: no process may outlive `clusters stop`
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-        psutil.wait_procs(left, timeout=5)
+        _wait_exited(left, 5)
         state = read_state(key) or state
         if state.get("state") != "TERMINATED":
             write_state(key, dict(state, state="TERMINATED", reason="stopped", stopped_at=time.time()))
