@@ -1,8 +1,12 @@
 """Compute: the sample job on a job cluster vs a warm all-purpose cluster; 1 vs 2 workers.
 
 1. The Day 7 job (databricks.yml, the committed sample) run in this process by
-   `LocalRunner`: on its job cluster (starts and stops with the run), then on an
-   all-purpose cluster, once cold (it starts) and `--repeat` times warm.
+   `LocalRunner`: on an all-purpose cluster once cold (it starts), then `--repeat` times
+   each, interleaved (the machine's load drifts): on its job cluster (starts and stops
+   with the run), warm on the all-purpose cluster with its warm REPLs (a task takes a
+   kernel the cluster keeps ready), and warm without them (DAY7_CLUSTER_REPLS=0: the run
+   starts a kernel per task, as before the REPLs). Each row: median seconds, per task
+   (bronze / silver / gold) and outside tasks, and the load average at the time.
 2. The same job on `--rows` generated rows with a job cluster of 1 and of 2 workers
    (a standalone master and workers, 512 MB each), with the peak RSS of each JVM role:
    bench/bench_workers.py, which also runs on its own.
@@ -25,14 +29,54 @@ sys.path.insert(0, str(REPO))
 
 
 def run(loaded, **options) -> tuple[float, str]:
+    seconds, state, _ = timed_run(loaded, **options)
+    return seconds, state
+
+
+def timed_run(loaded, **options) -> tuple[float, str, dict[str, float]]:
+    """Seconds end to end, the result state, and seconds per task (from the run's history)."""
     from course.jobs.local.history import History
     from course.jobs.local.runner import LocalRunner, RunOptions
 
     started = time.perf_counter()
     runner = LocalRunner(loaded, History(), RunOptions(**options))
     run_id = runner.run()
-    state = runner.history.get_run(run_id).state
-    return time.perf_counter() - started, getattr(state.result_state, "value", state.result_state)
+    seconds = time.perf_counter() - started
+    got = runner.history.get_run(run_id)
+    tasks = {t.task_key: (t.end_time - t.start_time) / 1000 for t in got.tasks if t.start_time and t.end_time}
+    return seconds, getattr(got.state.result_state, "value", got.state.result_state), tasks
+
+
+class Series:
+    """Repeated runs of one configuration: median end to end, per task, and the load."""
+
+    def __init__(self, what: str):
+        self.what, self.runs, self.loads = what, [], []
+
+    def add(self, seconds: float, state: str, tasks: dict[str, float]) -> None:
+        assert state == "SUCCESS", f"{self.what}: {state}"
+        self.runs.append((seconds, tasks))
+        self.loads.append(os.getloadavg()[0])
+
+    @property
+    def median(self) -> float:
+        return statistics.median(s for s, _ in self.runs)
+
+    def row(self) -> str:
+        keys = list(self.runs[0][1])
+        per_task = " / ".join(f"{statistics.median(t[k] for _, t in self.runs):.1f}" for k in keys)
+        outside = statistics.median(s - sum(t.values()) for s, t in self.runs)
+        loads = f"{min(self.loads):.0f}-{max(self.loads):.0f}" if len(self.loads) > 1 else f"{self.loads[0]:.0f}"
+        return f"{self.what:<46} {self.median:>8.1f}  {per_task:<18} {outside:>7.1f}  {loads:>6}"
+
+
+def without_repls(loaded):
+    """Run with the cluster's warm REPLs switched off for this run (each task starts its kernel)."""
+    os.environ["DAY7_CLUSTER_REPLS"] = "0"
+    try:
+        return timed_run(loaded)
+    finally:
+        del os.environ["DAY7_CLUSTER_REPLS"]
 
 
 def on_all_purpose(loaded, key: str = "bench_ap"):
@@ -40,8 +84,9 @@ def on_all_purpose(loaded, key: str = "bench_ap"):
     moved = copy.deepcopy(loaded)
     for task in moved.settings.tasks:
         task.job_cluster_key, task.existing_cluster_id = None, f"${{resources.clusters.{key}.id}}"
+    conf = moved.settings.job_clusters[0].new_cluster.spark_conf or {}   # the same Spark settings
     moved.settings.job_clusters = None
-    moved.clusters = {key: {"num_workers": 0, "autotermination_minutes": 10}}
+    moved.clusters = {key: {"num_workers": 0, "autotermination_minutes": 10, "spark_conf": dict(conf)}}
     return moved
 
 
@@ -65,22 +110,25 @@ def main() -> None:
     from course.jobs.spec import load_job
 
     loaded = load_job(REPO / "databricks.yml")
-    rows = []
-    job = [run(loaded)[0] for _ in range(args.repeat)]
-    rows.append(("sample job, job cluster (starts and stops per run)", statistics.median(job)))
     shared = on_all_purpose(loaded)
+    cold = Series("all-purpose cluster, first run (it starts)")
+    job = Series("job cluster (starts and stops per run)")
+    warm = Series("all-purpose, warm, its warm REPLs")
+    plain = Series("all-purpose, warm, a kernel per task")
     try:
-        cold, state = run(shared)
-        assert state == "SUCCESS", state
-        rows.append(("sample job, all-purpose cluster, first run (cluster starts)", cold))
-        warm = [run(shared)[0] for _ in range(args.repeat)]
-        rows.append(("sample job, all-purpose cluster, warm", statistics.median(warm)))
+        cold.add(*timed_run(shared))
+        for _ in range(args.repeat):   # interleaved: the machine's load drifts
+            job.add(*timed_run(loaded))
+            warm.add(*timed_run(shared))
+            plain.add(*without_repls(shared))
     finally:
         allpurpose.stop("bench_ap")
-    print(f"\n{'what':<64} {'seconds':>8}")
-    for what, seconds in rows:
-        print(f"{what:<64} {seconds:>8.1f}")
-    print(f"warm all-purpose vs job cluster: {statistics.median(job) / statistics.median(warm):.2f}x faster")
+    print(f"\nthe sample job, median of {args.repeat}")
+    print(f"{'where':<46} {'seconds':>8}  {'bronze/silver/gold':<18} {'outside':>7}  {'load':>6}")
+    for series in (job, cold, plain, warm):
+        print(series.row())
+    print(f"warm all-purpose (REPLs) vs job cluster: {job.median / warm.median:.2f}x faster; "
+          f"warm REPLs vs a kernel per task on the same warm cluster: {plain.median / warm.median:.2f}x")
 
     if args.skip_workers:
         return

@@ -193,6 +193,7 @@ class FakeDatabricks:
         self.runs: dict[int, JobRun] = {}
         self.repairs: dict[int, int] = {}             # repair id -> run id
         self.pipelines: dict[str, dict] = {}          # pipeline id -> its spec
+        self.clusters: dict[str, dict] = {}           # cluster id -> its spec (all-purpose clusters)
         self._outcomes: dict[str, deque] = {}
         self._ids = itertools.count(1000)             # one id space: jobs, runs, task runs, repairs
         self._object_ids = itertools.count(1)
@@ -334,6 +335,10 @@ class FakeDatabricks:
             ("POST", "/api/2.2/jobs/runs/cancel"): self._runs_cancel,
             ("POST", "/api/2.0/pipelines"): self._pipelines_create,
             ("GET", "/api/2.0/pipelines"): self._pipelines_list,
+            ("POST", "/api/2.1/clusters/create"): self._clusters_create,
+            ("POST", "/api/2.1/clusters/edit"): self._clusters_edit,
+            ("GET", "/api/2.1/clusters/get"): self._clusters_get,
+            ("GET", "/api/2.1/clusters/list"): self._clusters_list,
         }
 
     # ------------------------------------------------------------ identity
@@ -458,6 +463,12 @@ class FakeDatabricks:
             if t.get("job_cluster_key") and t["job_cluster_key"] not in clusters:
                 raise _bad(f"Task {t['task_key']} refers to job cluster '{t['job_cluster_key']}', "
                            "which is not defined in job_clusters.")
+            for task in (t, (t.get("for_each_task") or {}).get("task") or {}):
+                if task.get("existing_cluster_id") and task["existing_cluster_id"] not in self.clusters:
+                    raise _bad(f"Cluster {task['existing_cluster_id']} does not exist")
+                run_job = task.get("run_job_task") or {}
+                if "job_id" in run_job and (not isinstance(run_job["job_id"], int) or run_job["job_id"] not in self.jobs):
+                    raise _bad(f"Job {run_job['job_id']} does not exist.")
         return json.loads(json.dumps(s))
 
     def _job(self, job_id: Any) -> dict:
@@ -510,6 +521,37 @@ class FakeDatabricks:
         name = wanted.group(1).replace("''", "'") if wanted else None
         return {"statuses": [{"pipeline_id": pid, "name": p["name"], "state": "IDLE"}
                              for pid, p in self.pipelines.items() if name is None or p["name"] == name]}
+
+    # ------------------------------------------------------------ clusters (create, edit, get, list)
+
+    def _check_cluster(self, spec: dict) -> dict:
+        if not spec.get("spark_version"):
+            raise _bad("Missing required field: spark_version")
+        minutes = spec.get("autotermination_minutes")
+        if minutes is not None and not (isinstance(minutes, int) and (minutes == 0 or 10 <= minutes <= 10000)):
+            raise _bad(f"Auto termination minutes must be 0 or between 10 and 10000, got {minutes}")
+        return {k: v for k, v in spec.items() if k != "cluster_id"}
+
+    def _clusters_create(self, args: dict) -> dict:
+        cluster_id = f"1202-{next(self._ids):06d}-day7kit"
+        self.clusters[cluster_id] = dict(self._check_cluster(args), state="PENDING")
+        return {"cluster_id": cluster_id}
+
+    def _cluster(self, cluster_id: Any) -> dict:
+        if cluster_id not in self.clusters:
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Cluster {cluster_id} does not exist")
+        return self.clusters[cluster_id]
+
+    def _clusters_edit(self, args: dict) -> dict:
+        state = self._cluster(args.get("cluster_id"))["state"]
+        self.clusters[args["cluster_id"]] = dict(self._check_cluster(args), state=state)
+        return {}
+
+    def _clusters_get(self, args: dict) -> dict:
+        return dict(self._cluster(args.get("cluster_id")), cluster_id=args["cluster_id"])
+
+    def _clusters_list(self, args: dict) -> dict:
+        return {"clusters": [dict(c, cluster_id=cid) for cid, c in self.clusters.items()]}
 
     def _jobs_create(self, args: dict) -> dict:
         settings = {k: v for k, v in args.items() if k != "access_control_list"}

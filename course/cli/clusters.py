@@ -55,12 +55,13 @@ def handle(args) -> int:
         if not clusters:
             print("no all-purpose clusters (a task with existing_cluster_id, or `clusters start KEY`, starts one)")
             return EXIT_OK
-        print(f"{'KEY':<16} {'STATE':<11} {'UPTIME':>7} {'IDLE':>7} {'AUTOSTOP':>8} {'WORKERS':>7}  "
+        print(f"{'KEY':<16} {'STATE':<11} {'UPTIME':>7} {'IDLE':>7} {'AUTOSTOP':>8} {'WORKERS':>7} {'REPLS':>5}  "
               f"{'URL':<22} ATTACHED")
         for c in clusters:
             auto = c.get("autotermination_minutes")
             print(f"{c['key']:<16} {c['state']:<11} {_duration(c.get('uptime_s')):>7} {_duration(c.get('idle_s')):>7} "
-                  f"{(f'{auto:g}m' if auto else 'never'):>8} {c.get('workers', 0):>7}  {c.get('url') or '-':<22} "
+                  f"{(f'{auto:g}m' if auto else 'never'):>8} {c.get('workers', 0):>7} {c.get('repls_ready', '-'):>5}  "
+                  f"{c.get('url') or '-':<22} "
                   + (", ".join(_who(p) for p in c["attached"]) or "-"))
             if c["state"] == "TERMINATED" and c.get("reason"):
                 print(f"{'':<16} ({c['reason']})")

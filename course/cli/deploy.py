@@ -62,6 +62,9 @@ def _as_json(result, loaded) -> dict:
         "uploads": [{"local": str(u.local), "workspace_path": u.remote, "format": u.format.value,
                      **({"language": u.language.value} if u.language else {})} for u in result.uploads],
         "settings": result.settings.as_dict(), "notes": result.notes,
+        "clusters": {k: {"cluster_id": c["cluster_id"], "cluster_name": c["cluster_name"]}
+                     for k, c in result.clusters.items()},
+        "jobs": {k: _as_json(r, r.loaded) for k, r in result.jobs.items()},
     }
 
 
@@ -97,6 +100,12 @@ def _report(result, loaded) -> str:
         rows = [("job", f"{result.settings.name}  ({what})"), ("job id", str(result.job_id)),
                 ("url", result.url or "")]
         lines.extend(f"{k:<7} {v}" for k, v in rows)
+    for key, spec in result.clusters.items():
+        lines.append(f"cluster {key}: {spec['cluster_name']}  ({spec['cluster_id']})")
+    for key, other in result.jobs.items():
+        done = "would be deployed first" if other.dry_run else f"deployed first as job {other.job_id}"
+        lines.append(f"job {key} (run by this job): {other.settings.name}  ({done}, "
+                     f"{len(other.uploads)} file{'s' if len(other.uploads) != 1 else ''})")
     for note in result.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)

@@ -21,7 +21,9 @@ DELTA_LOG = "_delta_log"
 
 
 def _has_data(folder: Path) -> bool:
-    return any(p.name not in {"_SUCCESS"} and not p.name.startswith(".") for p in folder.iterdir())
+    # Spark's `_temporary` (a write still under way in another session), `_SUCCESS` and
+    # hidden files are not a table's data: registering such a folder fails to infer a schema.
+    return any(p.name == DELTA_LOG or not p.name.startswith(("_", ".")) for p in folder.iterdir())
 
 
 def discover(warehouse: Path) -> list[tuple[str, str, Path, str]]:

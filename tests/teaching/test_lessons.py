@@ -65,10 +65,20 @@ def lesson_runs(tmp_path_factory):
     pool = ThreadPoolExecutor(max_workers=2)
     slowest_first = ["05_error_handling", "03_multi_task_workflows", "02_parameters_and_widgets",
                      "04_scheduling_and_triggers", "01_jobs_vs_notebooks", "00_start_here"]
-    futures = {lesson: pool.submit(_nbval, lesson, tmp_path_factory.mktemp(f"home-{lesson}"))
-               for lesson in slowest_first}
+    homes = {lesson: tmp_path_factory.mktemp(f"home-{lesson}") for lesson in slowest_first}
+    futures = {lesson: pool.submit(_nbval, lesson, homes[lesson]) for lesson in slowest_first}
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
+    # A lesson that failed before its last cell may leave an all-purpose cluster up (lesson 03's):
+    # it would stop itself after its auto-termination; stop it now.
+    from course.jobs.local.compute import allpurpose
+    from course.platform import paths
+
+    for home in homes.values():
+        with paths.using_home(home):
+            for cluster in allpurpose.list_clusters():
+                if cluster["state"] != "TERMINATED":   # (a stopped one's pids may belong to others by now)
+                    allpurpose.stop(cluster["key"])
 
 
 @pytest.mark.slow

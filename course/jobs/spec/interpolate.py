@@ -109,9 +109,9 @@ class Substitution:
         raw = defined[key] or {}
         field_of = lambda name: self.apply(raw.get(name), file, f"resources.{kind}.{key}.{name}")  # noqa: E731
         if field == ["id"] and "id" not in raw:  # only the fields it needs: a job may name its own id
+            if kind in ("jobs", "clusters") and self.job_id is None:
+                return None  # not running here: deploy creates the resource and puts its id in
             if kind == "jobs":
-                if self.job_id is None:
-                    return None  # not running here (deploy): the CLI resolves it
                 return self.job_id(key, field_of("name") or key)
             if kind == "schemas":
                 return f"{field_of('catalog_name') or 'workspace'}.{field_of('name') or key}"

@@ -7,6 +7,7 @@ bundle steps. The result is a :class:`LoadedJob`.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from course.jobs.spec.libraries import LibraryPlan, plan_libraries
 from course.jobs.spec.reading import open_definition
 from course.jobs.spec.validate import build, check_runnable
 from course.platform.user import current_user
+
+JOB_REF = re.compile(r"\$\{resources\.jobs\.([^.}]+)\.id\}")
 
 __all__ = ["LoadedJob", "load_job", "list_jobs", "DEFAULT_JOB_KEY", "DEFAULT_TARGET"]
 
@@ -54,6 +57,8 @@ class LoadedJob:
     pipelines: dict[str, dict] = field(default_factory=dict)  # resources.pipelines, local paths
     # the bundle's resources.clusters (all-purpose clusters), substituted: key -> Clusters API fields
     clusters: dict = field(default_factory=dict)
+    # run-job tasks naming a job of the bundle, when not loaded to run here: task_key -> job key
+    job_refs: dict[str, str] = field(default_factory=dict)
 
     def field_path(self, sub: str) -> str:
         """``sub`` (e.g. ``tasks[0].depends_on``) as a path from the top of the source file."""
@@ -141,6 +146,7 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
     raw = copy.deepcopy(job)
     for k in JOB_BUNDLE_ONLY_KEYS:
         job.pop(k, None)
+    job_refs = {} if local else defer_job_refs(job)
     settings = build(job, prefix, file_of, job_file)
     if local:
         check_runnable(settings, prefix, file_of)
@@ -160,7 +166,23 @@ def load_job(path, *, target: str | None = None, job_key: str | None = None,
         target=tname, mode=mode, bundle_name=subst.ref("bundle.name", path, "bundle.name", True),
         workspace=workspace, variables=resolved_vars, relative_paths=rel, raw=raw, paused=paused,
         field_prefix=prefix, user=user, warnings=list(bundle.warnings),
-        libraries=libraries, pipelines=pipelines)
+        libraries=libraries, pipelines=pipelines, job_refs=job_refs)
+
+
+def defer_job_refs(job: dict) -> dict[str, str]:
+    """Run-job tasks naming ``${resources.jobs.KEY.id}`` when the job is not to run here:
+    task_key -> KEY, and their job_id becomes 0 (no job has it) until deploy, which creates
+    job KEY first, puts its id in."""
+    found = {}
+    for task in job.get("tasks") or []:
+        nested = (task.get("for_each_task") or {}).get("task") if isinstance(task, dict) else None
+        for t in (task, nested):
+            run_job = t.get("run_job_task") if isinstance(t, dict) else None
+            m = JOB_REF.fullmatch(str(run_job.get("job_id", ""))) if isinstance(run_job, dict) else None
+            if m:
+                found[t.get("task_key")] = m.group(1)
+                run_job["job_id"] = 0
+    return found
 
 
 def _load_json(path: Path, data: dict, kind: str, job_key: str | None, local: bool = True) -> LoadedJob:

@@ -49,6 +49,7 @@ from databricks.sdk.service.workspace import ImportFormat, Language
 
 from course.jobs.spec import JobSpecError, LoadedJob
 from course.jobs.workspace import pipelines as pipeline_deploy
+from course.jobs.workspace import references
 from course.jobs.workspace.client import RemoteError, api_errors, current_user
 from course.jobs.workspace.naming import (PLACEHOLDER_USER, TAG_KEY, bundle_and_target, deployed_name,
                                           jobs_named, kit_tag, short_name)
@@ -89,6 +90,9 @@ class DeployResult:
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
     pipelines: dict[str, dict] = field(default_factory=dict)   # key -> settings sent (and its id)
+    clusters: dict[str, dict] = field(default_factory=dict)    # key -> Clusters API fields sent (and cluster_id)
+    jobs: dict[str, "DeployResult"] = field(default_factory=dict)  # key -> the bundle's jobs this one runs
+    loaded: LoadedJob | None = None   # what was deployed (for a referenced job's report)
 
 
 # ---------------------------------------------------------------- pure translation
@@ -301,27 +305,65 @@ def _upload(client, uploads: list[Upload]) -> None:
 
 def deploy(loaded: LoadedJob, *, client=None, dry_run: bool = False) -> DeployResult:
     """Upload the job's files and create or reset the job; see the module docstring.
+    The bundle's clusters and jobs it refers to are deployed first (``references``).
 
     ``dry_run``: compute settings and uploads only, with no request at all (the
     user is ``DATABRICKS_USERNAME`` or the placeholder ``<you>``); ``client`` may be None.
     """
+    if not dry_run and client is None:
+        raise TypeError("deploy() needs a client (workspace.workspace_client()) unless dry_run=True")
+    return _deploy(loaded, client, dry_run, ())
+
+
+def _referenced_jobs(loaded: LoadedJob, settings, client, dry_run: bool, chain: tuple[str, ...]):
+    """Deploy (or dry-run) every job of the bundle this one runs; point its run-job tasks at them."""
+    from course.jobs.spec import load_job
+
+    users = references.job_users(loaded, settings)
+    results = {}
+    for key in users:
+        references.check_no_cycle(loaded, key, chain)
+        other = load_job(loaded.source, target=loaded.target, job_key=key, variables=loaded.variables, local=False)
+        results[key] = _deploy(other, client, dry_run, (*chain, loaded.key))
+    references.point_jobs(users, {k: r.job_id if not dry_run else f"<id of job '{r.settings.name}'>"
+                                  for k, r in results.items()})
+    return results
+
+
+def _clusters(loaded: LoadedJob, settings, user: str, client, dry_run: bool) -> dict[str, dict]:
+    """Create or edit the bundle's all-purpose clusters the tasks use; point the tasks at their ids."""
+    users = references.cluster_users(settings)
+    specs = {key: references.cluster_spec(loaded, key, user) for key in users}
+    for key, spec in specs.items():
+        spec["cluster_id"] = (f"<id of cluster '{spec['cluster_name']}'>" if dry_run
+                              else references.create_or_edit_cluster(client, spec)[0])
+    references.point_clusters(users, {k: s["cluster_id"] for k, s in specs.items()})
+    return specs
+
+
+def _deploy(loaded: LoadedJob, client, dry_run: bool, chain: tuple[str, ...]) -> DeployResult:
     if dry_run:
         user = os.environ.get("DATABRICKS_USERNAME") or PLACEHOLDER_USER
         settings, uploads = deployed_settings(loaded, user)
         specs, more, by_key = _pipelines(loaded, user, settings)
         pipeline_deploy.point_tasks(by_key, {k: f"<id of pipeline '{s['name']}'>" for k, s in specs.items()})
+        clusters = _clusters(loaded, settings, user, None, True)
+        jobs_run = _referenced_jobs(loaded, settings, None, True, chain)
         return DeployResult(job_id=None, url=None, uploads=uploads + more, settings=settings, created=False,
-                            user=user, dry_run=True, notes=_notes(loaded, user, True), pipelines=specs)
-    if client is None:
-        raise TypeError("deploy() needs a client (workspace.workspace_client()) unless dry_run=True")
+                            user=user, dry_run=True, notes=_notes(loaded, user, True), pipelines=specs,
+                            clusters=clusters, jobs=jobs_run, loaded=loaded)
     user = current_user(client)
     settings, uploads = deployed_settings(loaded, user)
     specs, more, by_key = _pipelines(loaded, user, settings)
+    for key in references.cluster_users(settings):  # a cluster the workspace would refuse: stop before sending
+        references.cluster_spec(loaded, key, user)
+    jobs_run = _referenced_jobs(loaded, settings, client, False, chain)  # they exist before this job names them
     _upload(client, uploads + more)  # files first: the job never points at a missing notebook
     ids = {key: pipeline_deploy.create_or_update(client, spec)[0] for key, spec in specs.items()}
     pipeline_deploy.point_tasks(by_key, ids)
     for key, spec in specs.items():
         spec["pipeline_id"] = ids[key]
+    clusters = _clusters(loaded, settings, user, client, False)
     notes = _notes(loaded, user, False)
     ours, others = jobs_named(client, settings.name, kit_tag(loaded))
     if others and not ours:
@@ -340,5 +382,5 @@ def deploy(loaded: LoadedJob, *, client=None, dry_run: bool = False) -> DeployRe
             job_id, created = client.jobs.create(**create_kwargs(settings)).job_id, True
     host = (client.config.host or "").rstrip("/")
     return DeployResult(job_id=job_id, url=f"{host}/jobs/{job_id}", uploads=uploads + more, settings=settings,
-                        created=created, user=user, notes=notes, pipelines=specs)
-
+                        created=created, user=user, notes=notes, pipelines=specs, clusters=clusters, jobs=jobs_run,
+                        loaded=loaded)

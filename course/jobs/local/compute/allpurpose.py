@@ -44,6 +44,7 @@ class ClusterSpec:
     workers: int = 0
     autotermination_minutes: float = DEFAULT_AUTOTERMINATION_MINUTES   # 0: never
     port: int | None = None     # chosen by the starter, so kernels know where to connect early
+    repls: int = 0              # warm kernels its supervisor keeps for notebook tasks (repls.py)
 
     @classmethod
     def from_resource(cls, key: str, resource: dict | None) -> "ClusterSpec":
@@ -51,8 +52,10 @@ class ClusterSpec:
         resource = resource or {}
         workers = resource.get("num_workers") or (resource.get("autoscale") or {}).get("min_workers") or 0
         minutes = resource.get("autotermination_minutes", DEFAULT_AUTOTERMINATION_MINUTES)
+        from course.jobs.local.compute.repls import wanted_count
+
         return cls(key=key, spark_conf={str(k): str(v) for k, v in (resource.get("spark_conf") or {}).items()},
-                   workers=int(workers), autotermination_minutes=float(minutes))
+                   workers=int(workers), autotermination_minutes=float(minutes), repls=wanted_count())
 
 
 def cluster_key_of(existing_cluster_id: str) -> str:
@@ -97,7 +100,7 @@ def touch(key: str) -> None:
     heartbeat_file(key).touch()
 
 
-def _alive(pid: int | None) -> bool:
+def alive(pid: int | None) -> bool:
     import psutil
 
     if not pid:
@@ -110,12 +113,12 @@ def _alive(pid: int | None) -> bool:
 
 
 def is_running(state: dict | None) -> bool:
-    return bool(state) and state.get("state") in ("PENDING", "RUNNING") and _alive(state.get("supervisor_pid"))
+    return bool(state) and state.get("state") in ("PENDING", "RUNNING") and alive(state.get("supervisor_pid"))
 
 
 def is_up(state: dict | None) -> bool:
     """Its supervisor still lives (starting, running or stopping)."""
-    return bool(state) and state.get("state") != "TERMINATED" and _alive(state.get("supervisor_pid"))
+    return bool(state) and state.get("state") != "TERMINATED" and alive(state.get("supervisor_pid"))
 
 
 @contextlib.contextmanager
@@ -140,10 +143,10 @@ def ensure_running(spec: ClusterSpec, timeout: float = 180) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             state = read_state(spec.key) or {}
-            if state.get("state") == "RUNNING" and _alive(state.get("supervisor_pid")):
+            if state.get("state") == "RUNNING" and alive(state.get("supervisor_pid")):
                 touch(spec.key)
                 return state
-            gone = spawned.poll() is not None if spawned else not _alive(state.get("supervisor_pid"))
+            gone = spawned.poll() is not None if spawned else not alive(state.get("supervisor_pid"))
             if state.get("state") == "TERMINATED" or gone:
                 raise ClusterStartError(f"all-purpose cluster '{spec.key}' failed to start: "
                                         f"{state.get('reason') or 'its supervisor exited'}; see {log_file(spec.key)}")
@@ -155,8 +158,29 @@ def ensure_running(spec: ClusterSpec, timeout: float = 180) -> dict:
 
 def _wait_gone(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def _exited(proc) -> bool:
+    import psutil
+
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def _wait_exited(procs: list, timeout: float) -> list:
+    """The processes still running after up to `timeout` s. A zombie has exited: the
+    supervisor is one until the process that started it (a runner, a kernel, the local
+    workspace) reaps it, and psutil.wait_procs would wait out the whole timeout for it."""
+    deadline = time.monotonic() + timeout
+    left = [p for p in procs if not _exited(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = [p for p in left if not _exited(p)]
+    return left
 
 
 def _spawn(spec: ClusterSpec) -> subprocess.Popen:
@@ -182,19 +206,27 @@ def stop(key: str, timeout: float = 60) -> bool:
         if not state:
             return False
         pids = [p for p in [state.get("supervisor_pid"), *state.get("pids", [])] if p]
+        # A pid the state file names may have been reused since the cluster went away. Once it
+        # is gone (terminated, or its supervisor dead) only a process created by its start is
+        # the cluster's: the file's pids were all started before started_at was written (+1 s:
+        # psutil's create_time rests on a boot time rounded to the second).
+        gone = state.get("state") == "TERMINATED" or not alive(state.get("supervisor_pid"))
+        born_before = (state.get("started_at") or state.get("stopped_at") or 0) + 1 if gone else float("inf")
         procs = []
         for pid in pids:
             with contextlib.suppress(psutil.Error):
-                procs.append(psutil.Process(pid))
+                proc = psutil.Process(pid)
+                if proc.create_time() <= born_before:
+                    procs.append(proc)
         was_running = is_running(state)
-        if procs and _alive(state.get("supervisor_pid")):
+        if procs and alive(state.get("supervisor_pid")):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(state["supervisor_pid"], signal.SIGTERM)
-        _, left = psutil.wait_procs(procs, timeout=timeout)
+        left = _wait_exited(procs, timeout)
         for proc in left:  # did not stop in time: no process may outlive `clusters stop`
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-        psutil.wait_procs(left, timeout=5)
+        _wait_exited(left, 5)
         state = read_state(key) or state
         if state.get("state") != "TERMINATED":
             write_state(key, dict(state, state="TERMINATED", reason="stopped", stopped_at=time.time()))
@@ -210,6 +242,8 @@ def attached(state: dict) -> list[int]:
         return []
     try:
         conns = psutil.net_connections(kind="tcp")
+        # its supervisor's children are the cluster's own warm REPLs (repls.py), not attached notebooks
+        own |= {p.pid for p in psutil.Process(state["supervisor_pid"]).children()} if state.get("supervisor_pid") else set()
     except psutil.Error:
         return []
     return sorted({c.pid for c in conns if c.raddr and c.raddr.port == port and c.pid and c.pid not in own
@@ -235,5 +269,9 @@ def list_clusters() -> list[dict]:
         state["uptime_s"] = now - state["started_at"] if running and state.get("started_at") else None
         state["idle_s"] = now - last if running and last else None
         state["attached"] = attached(state) if running else []
+        if running:   # warm REPLs ready for notebook tasks (repls.py)
+            from course.jobs.local.compute.repls import read_status
+
+            state["repls_ready"] = (read_status(state["key"]) or {}).get("ready", 0)
         out.append(state)
     return out

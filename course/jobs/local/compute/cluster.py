@@ -56,10 +56,49 @@ class ClusterError(RuntimeError):
     """The job cluster could not start; the message points at its log file."""
 
 
+_GOOD_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port outside the system's ephemeral range (port-for). A port is chosen well
+    before the JVM binds it (kernels are told it first); one from the ephemeral range could
+    meanwhile go to any socket bound to port 0 (a worker's, a kernel's), and the cluster
+    would then seem ready on someone else's listener while its own server failed to bind."""
+    import port_for
+
+    if not _GOOD_PORTS:  # computing the ranges takes ~0.1 s: once per process
+        _GOOD_PORTS.update(port_for.available_good_ports())
+    return port_for.select_random(set(_GOOD_PORTS))
+
+
+def listens_in(pid: int, port: int) -> bool:
+    """True when `pid` or one of its descendants listens on 127.0.0.1:`port`."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        family = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return False
+    for proc in family:
+        try:
+            if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                   for c in proc.net_connections(kind="tcp")):
+                return True
+        except psutil.Error:
+            continue
+    return False
+
+
+def serving(port: int, process: subprocess.Popen, what: str, log: Path | str) -> bool:
+    """True once `process` (or a child) accepts connections on `port`; ClusterError when
+    another process holds the port (the JVM's own bind then fails)."""
+    if not port_open(port):
+        return False
+    if listens_in(process.pid, port):
+        return True
+    raise ClusterError(f"port {port}, chosen for the {what}, was taken by another process while it "
+                       f"started; start it again (see {log})")
 
 
 def port_open(port: int) -> bool:
@@ -152,7 +191,8 @@ class LocalCluster:
             from course.jobs.local.compute.standalone import Standalone
 
             self.standalone = Standalone(self.workers, self.log_path.parent, name=self.log_path.stem)
-            self.standalone.start(timeout)  # first: a failure leaves nothing else to undo
+            # first: a failure leaves nothing else to undo; the driver then boots while the workers do
+            workers_deadline = self.standalone.launch(timeout)
         from course.platform.java import require_java
 
         from course.jobs.local.compute import classcache
@@ -176,7 +216,7 @@ class LocalCluster:
             stdin=subprocess.DEVNULL, env=env, preexec_fn=lifeline.process_group_preexec(signal.SIGTERM))
         log.close()
         deadline = time.monotonic() + timeout
-        while not port_open(self.port):
+        while not self._serving():
             if self.process.poll() is not None:
                 self.stop()  # releases what the JVM held (the class archive it was building)
                 raise ClusterError(f"the job cluster exited with code {self.process.returncode} "
@@ -185,10 +225,27 @@ class LocalCluster:
                 self.stop()
                 raise ClusterError(f"the job cluster did not answer within {timeout:.0f} s; see {self.log_path}")
             time.sleep(0.05)
+        if self.standalone is not None:
+            try:
+                self.standalone.wait_workers(workers_deadline)
+            except RuntimeError as exc:
+                self.stop()
+                raise ClusterError(str(exc)) from None
         # Spark binds its UI before the Connect service; closed means it had to take another port
         if self.ui_url and port_open(self.ui_port):
             self.ui_file.write_text(self.ui_url + "\n", encoding="utf-8")
         return self.url
+
+    def _serving(self) -> bool:
+        try:
+            return serving(self.port, self.process, "job cluster", self.log_path)
+        except ClusterError:
+            try:  # the whole group: spark-submit may still be running its launcher JVM
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.stop()
+            raise
 
     @property
     def running(self) -> bool:

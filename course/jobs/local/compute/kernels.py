@@ -46,6 +46,9 @@ class Kernel:
     manager: object            # jupyter_client AsyncKernelManager, started
     error: str | None = None   # warm-up failure, reported when the task runs
     clients: list = field(default_factory=list)  # every client made from the manager (papermill's too)
+    # psutil.Process of a kernel another process started and handed over (an all-purpose
+    # cluster's REPL, handover.py): killed through it, reaped by its parent, not by us
+    foreign: object = None
 
     def __post_init__(self) -> None:
         # papermill (nbclient) starts a client on a manager it did not create and leaves its
@@ -60,19 +63,26 @@ class Kernel:
 
     @property
     def process(self):
+        """The kernel's subprocess.Popen when this process started it."""
         return getattr(self.manager.provisioner, "process", None) if self.manager.provisioner else None
 
     @property
     def pid(self) -> int | None:
-        proc = self.process
+        proc = self.foreign or self.process
         return proc.pid if proc else None
 
     def kill(self) -> None:
-        """Kill the kernel process at once (timeouts, cancel, end of task)."""
-        pid = self.pid
-        if pid:
+        """Kill the kernel process at once (timeouts, cancel, end of task); never a process
+        that merely reuses its pid (a Popen already reaped, a psutil identity check)."""
+        if self.foreign is not None:
             try:
-                os.kill(pid, signal.SIGKILL)
+                self.foreign.kill()
+            except Exception:
+                pass  # gone already
+        proc = self.process
+        if proc is not None and proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         try:
@@ -110,17 +120,53 @@ class Kernel:
                 pass
 
 
-async def _execute(client, code: str) -> str | None:
+async def _execute(client, code: str, what: str = "kernel warm-up") -> str | None:
     """Run warm-up code in a kernel; the error in one line, or None."""
     reply = await client.execute_interactive(code, timeout=120, store_history=False, output_hook=lambda msg: None)
     content = reply["content"]
     if content["status"] != "ok":
-        return f"kernel warm-up failed: {content.get('ename')}: {content.get('evalue')}"
+        return f"{what} failed: {content.get('ename')}: {content.get('evalue')}"
     return None
 
 
 def _run(coro):
     return asyncio.run(coro)
+
+
+def new_kernel(ipc_path: str, kernel_name: str = "python3", kernel_dirs: list[str] | None = None) -> Kernel:
+    """A kernel not started yet: its manager, on IPC sockets under `ipc_path` (local only,
+    and no "running over TCP without encryption" warning)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    specs = {}
+    if kernel_dirs:
+        from jupyter_client.kernelspec import KernelSpecManager
+        specs["kernel_spec_manager"] = KernelSpecManager(kernel_dirs=kernel_dirs)
+    return Kernel(AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=ipc_path, **specs))
+
+
+def start_kernel(kernel: Kernel, env: dict[str, str], cwd: str | None) -> None:
+    """Start its process: a lifeline child of this process, at a lower CPU priority.
+    jupyter_client starts kernels in a session of their own (away from Ctrl-C); the
+    launcher thread makes them die with this process."""
+    lifeline.launch(_run, kernel.manager.start_kernel(
+        env=env, cwd=cwd, preexec_fn=lifeline.lower_priority(lifeline.die_with_parent())))
+
+
+def run_code(manager, code: str, what: str, timeout: float = 60) -> str | None:
+    """Run `code` in a started kernel through a client of its own; the error in one line, or None."""
+    async def go():
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=timeout)
+            return await _execute(client, code, what)
+        finally:
+            client.stop_channels()
+    try:
+        return _run(go())
+    except Exception as exc:  # the kernel died or does not answer
+        return f"{what} failed: {exc}"
 
 
 class KernelPool:
@@ -175,8 +221,6 @@ class KernelPool:
             threading.Thread(target=self._start_one, args=(after_gate,), daemon=True, name="kernel-start").start()
 
     def _start_one(self, after_gate: bool = False) -> None:
-        from jupyter_client.manager import AsyncKernelManager
-
         if after_gate and self.ready_gate is not None:
             self.ready_gate.wait()
         if self._closed:  # the run ended before this kernel was launched
@@ -184,20 +228,11 @@ class KernelPool:
                 self._pending -= 1
             return
 
-        # IPC sockets: local only, and no "running over TCP without encryption" warning.
-        specs = {}
-        if self.kernel_dirs:
-            from jupyter_client.kernelspec import KernelSpecManager
-            specs["kernel_spec_manager"] = KernelSpecManager(kernel_dirs=self.kernel_dirs)
-        manager = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
-                                     ip=os.path.join(self.ipc_dir, f"kernel-{os.getpid()}-{id(self)}-{self._seq()}"),
-                                     **specs)
-        kernel = Kernel(manager)
+        kernel = new_kernel(os.path.join(self.ipc_dir, f"kernel-{os.getpid()}-{id(self)}-{self._seq()}"),
+                            self.kernel_name, self.kernel_dirs)
+        manager = kernel.manager
         try:
-            # jupyter_client starts kernels in a session of their own (away from Ctrl-C);
-            # the launcher thread makes them die with the runner.
-            lifeline.launch(_run, manager.start_kernel(env=self.env, cwd=self.cwd,
-                                                        preexec_fn=lifeline.lower_priority(lifeline.die_with_parent())))
+            start_kernel(kernel, self.env, self.cwd)
             with self._lock:
                 self._all.append(kernel)
                 closed = self._closed

@@ -183,7 +183,16 @@ class Compute:
             if environment is not None:
                 from course.jobs.local.environments import KERNEL_NAME, kernel_dir
                 kernel = {"kernel_name": KERNEL_NAME, "kernel_dirs": [kernel_dir(environment)]}
-            self._pools[pool_key] = KernelPool(env, size=1, wait_before_warmup=gate, cwd=cwd, **kernel)
+
+            def own_pool():
+                return KernelPool(env, size=1, wait_before_warmup=gate, cwd=cwd, **kernel)
+            cluster = self.clusters.get(key)
+            if environment is None and isinstance(cluster, AllPurposeCluster) and cluster.spec.repls:
+                # the cluster's supervisor keeps warm REPLs: a task takes one (handover.py)
+                from course.jobs.local.compute.handover import WarmPool
+                self._pools[pool_key] = WarmPool(cluster.spec.key, env, cwd, own_pool, self._note)
+            else:
+                self._pools[pool_key] = own_pool()
         return self._pools[pool_key]
 
     def prestart(self, ordered_notebook_tasks: list, first: set[str], max_parallel: int) -> None:

@@ -28,10 +28,10 @@ from course.platform import lifeline, paths
 WORKER_MEMORY = "512m"   # per worker, and per executor: 2 cores and many JVMs on one machine
 
 
-def _port_open(port: int) -> bool:
-    from course.jobs.local.compute.cluster import port_open  # cluster imports this module
+def _serving(port: int, master: subprocess.Popen, log: str) -> bool:
+    from course.jobs.local.compute.cluster import serving  # cluster imports this module
 
-    return port_open(port)
+    return serving(port, master, "standalone master", log)
 
 
 class Standalone:
@@ -63,8 +63,10 @@ class Standalone:
         return {"spark.executor.memory": self.memory, "spark.executor.cores": "1",
                 "spark.cores.max": str(self.workers), "spark.driver.host": "127.0.0.1",
                 "spark.driver.bindAddress": "127.0.0.1", "spark.pyspark.python": sys.executable,
-                # start tasks once every worker's executor has registered
-                "spark.scheduler.minRegisteredResourcesRatio": "1.0"}
+                # start tasks once every worker's executor has registered: executors start
+                # late on a busy machine, and Spark's default 30 s would let a job start on one
+                "spark.scheduler.minRegisteredResourcesRatio": "1.0",
+                "spark.scheduler.maxRegisteredResourcesWaitingTime": "120s"}
 
     def _launch(self, role: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         from course.runtime.spark import spark_home
@@ -79,6 +81,15 @@ class Standalone:
         return process
 
     def start(self, timeout: float = 120) -> str:
+        """Start the master and the workers; return once every worker has registered."""
+        deadline = self.launch(timeout)
+        self.wait_workers(deadline)
+        return self.master_url
+
+    def launch(self, timeout: float = 120) -> float:
+        """Start the master, wait until it answers, start the workers; return the deadline
+        for `wait_workers`. A driver may start meanwhile: the master gives it executors as
+        the workers register (the job cluster starts its driver while they boot)."""
         from course.runtime.spark import CONF_DIR, spark_home
 
         self.work_dir = tempfile.mkdtemp(prefix=f"day7-{self.name}-workers-")
@@ -89,13 +100,20 @@ class Standalone:
         deadline = time.monotonic() + timeout
         master = self._launch("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                                           "--port", str(self.port), "--webui-port", str(self.ui_port)], env)
-        self._wait(lambda: _port_open(self.port), master, "master", deadline)
+        try:
+            self._wait(lambda: _serving(self.port, master, f"{self.log_dir}/{self.name}-master.log"),
+                       master, "master", deadline)
+        except RuntimeError:
+            self.stop()
+            raise
         for i in range(self.workers):
             self._launch(f"worker-{i + 1}", ["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
                                              "--cores", "1", "--memory", self.memory, "--webui-port", "0",
                                              self.master_url], env)
-        self._wait(lambda: self.alive_workers() >= self.workers, master, "workers", deadline)
-        return self.master_url
+        return deadline
+
+    def wait_workers(self, deadline: float) -> None:
+        self._wait(lambda: self.alive_workers() >= self.workers, self.processes[0], "workers", deadline)
 
     def _wait(self, ready, master: subprocess.Popen, what: str, deadline: float) -> None:
         while not ready():

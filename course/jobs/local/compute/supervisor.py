@@ -6,7 +6,8 @@ if it is killed outright; it records their pids, port and state in the cluster's
 state file; and it is the cluster's watchdog: every second it checks the JVM and
 its idleness, and after `autotermination_minutes` without work it stops the
 cluster and exits (state TERMINATED). SIGTERM (`runner.py clusters stop`) does
-the same at once.
+the same at once. It also keeps the cluster's warm REPLs (`repls.py`): kernels ready for
+the runs' notebook tasks, also its lifeline children.
 
 Work: the heartbeat file (touched by runs using the cluster and by `attach()`)
 or the JVMs' CPU time growing faster than an idle server's housekeeping.
@@ -20,7 +21,7 @@ import sys
 import threading
 import time
 
-from course.jobs.local.compute import allpurpose
+from course.jobs.local.compute import allpurpose, repls
 from course.jobs.local.compute.cluster import LocalCluster
 
 BUSY_CPU_SECONDS = 0.2   # CPU per check interval above which the JVMs count as working
@@ -55,8 +56,12 @@ def main(spec_path: str) -> int:
                            log_path=allpurpose.log_file(key), workers=spec.workers)
     cluster.port = spec.port or cluster.port
     reason = "stopped"
+    keeper = None
     try:
         cluster.start()
+        if spec.repls:   # before RUNNING: a run that sees the cluster running finds them coming
+            keeper = repls.ReplKeeper(key, cluster.url, spec.repls, log=lambda line: print(line, flush=True))
+            keeper.start()
         pids = [cluster.process.pid, *(cluster.standalone.pids() if cluster.standalone else [])]
         state.update(state="RUNNING", port=cluster.port, url=cluster.url, pids=pids, started_at=time.time(),
                      master_json=cluster.standalone.json_url if cluster.standalone else None)
@@ -69,6 +74,8 @@ def main(spec_path: str) -> int:
     finally:
         state.update(state="TERMINATING", reason=reason)
         allpurpose.write_state(key, state)
+        if keeper is not None:
+            keeper.stop()
         cluster.stop()
         state.update(state="TERMINATED", reason=reason, stopped_at=time.time())
         allpurpose.write_state(key, state)

@@ -18,3 +18,14 @@ dbutils.jobs.taskValues.set("rows", spark.table("default.ap_click_events").count
 dbutils.jobs.taskValues.set("cluster", os.environ.get("SPARK_REMOTE", "local"))
 dbutils.jobs.taskValues.set("purchases", spark.sql(
     "SELECT count(*) AS n FROM default.ap_click_events WHERE event_type = 'purchase'").first()["n"])
+
+# COMMAND ----------
+
+# Settings kept next to the notebook, read by a relative path (as notebooks in a repo do)
+import json
+with open("./event_labels.json") as handle:
+    labels = json.load(handle)
+dbutils.jobs.taskValues.set("purchase_label", labels["purchase"])
+dbutils.jobs.taskValues.set("working_dir", os.getcwd())
+dbutils.jobs.taskValues.set("kernel_parent", os.getppid())   # who started this notebook's REPL
+dbutils.jobs.taskValues.set("env", f"{os.environ.get('EVENTS_REGION', '-')}/{os.environ.get('EVENTS_SAMPLE', '-')}")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from course.jobs.local.compute import classcache
 from course.jobs.local.compute.classcache import ClassCache
+from runner_fixtures import alive
 
 
 @pytest.fixture
@@ -105,15 +108,19 @@ def test_a_stale_build_lock_is_taken_over(tmp_path, fake_install):
 
 
 def test_runner_processes_skip_the_slow_iri_checker():
-    """jsonschema's rfc3987_syntax import (1–2 s) stays out of the runner's process."""
+    """jsonschema's rfc3987_syntax import (1–2 s) and isoduration's (arrow) stay out of the runner's process."""
     code = ("import sys, course.jobs.local.executors.notebook, papermill, nbformat.validator\n"
-            "print(sys.modules.get('rfc3987_syntax') is None)")
+            "print(sys.modules.get('rfc3987_syntax') is None, sys.modules.get('isoduration') is None, "
+            "'arrow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True"
+    assert out.stdout.strip() == "True True False"
 
 
 @pytest.mark.slow
-def test_a_real_cluster_builds_the_archive_once_and_the_next_one_maps_it(tmp_path, monkeypatch, day7_home):
+def test_a_real_cluster_builds_the_archive_once_and_the_next_one_maps_it_and_dies_with_its_parent(
+        tmp_path, monkeypatch, day7_home):
+    """The second cluster is also test_cluster's 'no JVM outlives a SIGKILLed runner' one:
+    a cluster in a child process whose parent is killed outright (one JVM start for both)."""
     from course.jobs.local.compute.cluster import LocalCluster
 
     monkeypatch.setenv("DAY7_CLASS_CACHE", str(tmp_path / "cds"))
@@ -126,13 +133,34 @@ def test_a_real_cluster_builds_the_archive_once_and_the_next_one_maps_it(tmp_pat
     assert len(archives) == 1 and archives[0].stat().st_size > 10_000_000, archives
     assert not scratch.exists()
 
-    second = LocalCluster({})
-    second.start()
+    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import time
+        from course.jobs.local.compute.cluster import LocalCluster
+        c = LocalCluster()
+        c.start()
+        print(c.process.pid, c.log_path, c.class_cache.building, flush=True)
+        time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True)
     try:
-        args = Path(f"/proc/{second.process.pid}/cmdline").read_bytes().split(b"\0")
+        line = parent.stdout.readline().split()
+        assert len(line) == 3 and line[0].isdigit(), "the cluster did not start"
+        jvm, log, building = int(line[0]), Path(line[1]), line[2]
+        args = Path(f"/proc/{jvm}/cmdline").read_bytes().split(b"\0")
         assert f"-XX:SharedArchiveFile={archives[0]}".encode() in b" ".join(args)
-        assert not second.class_cache.building
+        assert building == "False"
+        assert alive(jvm)
     finally:
-        second.stop()
-    assert second.process.poll() is not None
-    assert "[cds" not in second.log_path.read_text()  # the JVM warns there when it cannot map the archive
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+    # No JVM may outlive the runner, even when the runner is killed outright.
+    assert wait_gone(jvm, 30), "the JVM outlived its SIGKILLed parent"
+    assert "[cds" not in log.read_text()  # the JVM warns there when it cannot map the archive
+
+
+def wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True

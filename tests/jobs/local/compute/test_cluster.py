@@ -1,107 +1,16 @@
-"""The local job cluster and Spark sessions: real JVMs, real Spark Connect."""
+"""The local job cluster: real JVMs. Elsewhere, to share cluster starts: tables through it and
+a later local session in tests/jobs/local/test_runner_cluster.py; a cluster that dies with its
+SIGKILLed parent in test_classcache.py (its second, archive-mapping cluster)."""
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import textwrap
-import time
+import socket
 from pathlib import Path
 
 import pytest
 
-from course.jobs.local.compute.cluster import LocalCluster
+from course.jobs.local.compute.cluster import ClusterError, LocalCluster, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def python(code: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env or dict(os.environ))
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ")[1].startswith("Z"))
-
-
-def wait_gone(pid: int, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def test_tables_cross_sessions_connect_then_local(day7_home):
-    """A table written through the job cluster is read by a later, separate local session,
-    which can overwrite it; the cluster's JVM is gone after stop()."""
-    cluster = LocalCluster({"spark.sql.shuffle.partitions": "2"})
-    cluster.start()
-    jvm = cluster.process.pid
-    try:
-        env = dict(os.environ, SPARK_REMOTE=cluster.url)
-        written = python("""
-            from course.runtime.spark import get_spark
-            s = get_spark()
-            print(type(s).__module__)
-            s.sql("CREATE SCHEMA IF NOT EXISTS day7_test")
-            s.range(5).write.mode("overwrite").saveAsTable("day7_test.numbers")
-            print(s.table("day7_test.numbers").count())
-            s.stop()
-        """, env)
-        assert written.returncode == 0, written.stderr
-        module, count = written.stdout.split()
-        assert "connect" in module and count == "5"
-    finally:
-        cluster.stop()
-    assert wait_gone(jvm, 20), "the job cluster's JVM outlived stop()"
-
-    env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
-    local = python("""
-        from course.runtime.spark import get_spark
-        s = get_spark()
-        print(type(s).__module__)
-        print(s.table("day7_test.numbers").count())
-        s.range(7).write.mode("overwrite").saveAsTable("day7_test.numbers")
-        s.range(1).write.mode("append").saveAsTable("day7_test.numbers")
-        print(s.table("day7_test.numbers").count())
-    """, env)
-    assert local.returncode == 0, local.stderr
-    module, before, after = local.stdout.split()
-    assert "connect" not in module and before == "5" and after == "8"
-    # Quiet logs: no Spark WARN lines (the JVM's own "WARNING: Using incubator
-    # modules" line cannot be switched off and goes to the kernel's terminal).
-    assert not re.search(r"\bWARN\b", local.stderr) and "Setting default log level" not in local.stderr
-    # Nothing the overwrite moved aside stays behind.
-    leftovers = [p.name for p in (day7_home / "warehouse" / "day7_test.db").iterdir()]
-    assert leftovers == ["numbers"]
-
-
-def test_cluster_dies_with_its_parent_on_sigkill(tmp_path):
-    """No JVM may outlive the runner, even when the runner is killed outright."""
-    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
-        import sys, time
-        from course.jobs.local.compute.cluster import LocalCluster
-        c = LocalCluster()
-        c.start()
-        print(c.process.pid, flush=True)
-        time.sleep(600)
-    """)], stdout=subprocess.PIPE, text=True)
-    line = parent.stdout.readline()
-    assert line.strip().isdigit(), "the cluster did not start"
-    jvm = int(line)
-    assert alive(jvm)
-    parent.send_signal(signal.SIGKILL)
-    parent.wait(10)
-    assert wait_gone(jvm, 30), "the JVM outlived its SIGKILLed parent"
 
 
 def test_cluster_start_failure_names_the_log(tmp_path):
@@ -109,4 +18,22 @@ def test_cluster_start_failure_names_the_log(tmp_path):
     with pytest.raises(Exception) as err:
         cluster.start(timeout=60)
     assert str(tmp_path / "c.log") in str(err.value)
+    assert not cluster.running
+
+
+def test_cluster_ports_are_outside_the_ephemeral_range_and_a_taken_port_is_not_taken_for_ready(tmp_path):
+    """A port is chosen before the JVM binds it; any socket bound to port 0 meanwhile (a
+    worker's, a kernel's) comes from the ephemeral range, so the port must not. And should the
+    port be taken anyway, start() fails naming it instead of calling someone else's listener ready."""
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = {free_port() for _ in range(20)}
+    assert all(1024 <= p < low or p > high for p in ports), ports
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        cluster = LocalCluster(log_path=tmp_path / "c.log")
+        cluster.port = squatter.getsockname()[1]
+        with pytest.raises(ClusterError) as err:
+            cluster.start(timeout=60)
+    assert f"port {cluster.port}" in str(err.value) and "another process" in str(err.value)
     assert not cluster.running

@@ -75,3 +75,22 @@ def test_clusters_start_names_the_known_clusters_when_the_key_is_wrong():
     assert out.returncode == 2
     assert "resources.clusters has no cluster 'shared_devv' (clusters: shared_dev, quick_stop)" in out.stderr
     assert allpurpose.list_clusters() == []
+
+
+def test_stopping_a_long_terminated_cluster_leaves_a_process_that_reused_its_pid_alone(day7_home):
+    """`clusters stop` reads pids from the cluster's state file; after the cluster is gone the
+    system may give those pids to other programs, which stop must never kill."""
+    import time
+
+    stopped_at = time.time()
+    time.sleep(0.05)
+    newcomer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        allpurpose.write_state("gone", {"key": "gone", "state": "TERMINATED", "reason": "idle",
+                                        "supervisor_pid": newcomer.pid, "pids": [newcomer.pid],
+                                        "started_at": stopped_at - 600, "stopped_at": stopped_at})
+        assert allpurpose.stop("gone", timeout=2) is False
+        assert newcomer.poll() is None, "stop killed a process that only reused the cluster's pid"
+    finally:
+        newcomer.kill()
+        newcomer.wait()

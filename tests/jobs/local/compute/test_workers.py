@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 
 import pytest
@@ -45,3 +46,17 @@ def test_a_two_worker_job_cluster_runs_two_worker_processes_and_its_shuffle_cros
     dirs = values["executor_dirs"]
     assert len(dirs) == 2 and len({d.rsplit("/", 1)[0] for d in dirs}) == 1 and "/app-" in dirs[0]
     no_processes_left(day7_home, timeout=30)
+
+
+def test_a_master_port_taken_meanwhile_fails_the_start_naming_it(tmp_path):
+    """Workers would register with whoever listens there; the start must not go on."""
+    from course.jobs.local.compute.standalone import Standalone
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        standalone = Standalone(1, tmp_path, name="squat")
+        standalone.port = squatter.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"port {standalone.port}, chosen for the standalone master, was taken"):
+            standalone.start(timeout=60)
+    assert standalone.pids() == []
