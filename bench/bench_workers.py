@@ -7,8 +7,9 @@ Connect server, master, worker, executor). A configuration that passes `--limit`
 stopped (SIGTERM: the runner cancels the run and stops its JVMs) and reported as such.
 
 Workers get 512 MB and 1 core each (course/jobs/local/compute/standalone.py); the driver
-2 GB. On 2 cores a second worker adds a JVM, not a core: the comparison shows the cost of
-a real cluster's processes on one machine, not a speed-up.
+2 GB. One worker gives the executors 1 of this machine's 2 cores, two give them both, each
+in a JVM of its own: the comparison shows what a real cluster's processes cost in memory,
+and the time on a shared machine (print the load with it).
 
     python bench/bench_workers.py [--rows 10M] [--workers 1 2] [--limit 20]
 """
