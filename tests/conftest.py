@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 
 import pytest
@@ -14,6 +15,11 @@ def pytest_configure(config):
     # nbval starts its kernels outside any fixture: give the whole session a
     # throw-away state folder so solutions never write to the user's .day7/.
     os.environ["DAY7_HOME"] = tempfile.mkdtemp(prefix="day7-tests-")
+    # Started in the background by a non-interactive shell (`cmd &`, nohup), the session
+    # inherits SIGINT ignored, and so would every runner it starts: the Ctrl-C tests would
+    # test the shell. A runner in a terminal gets the default; so do ours.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
