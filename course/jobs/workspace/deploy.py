@@ -330,15 +330,18 @@ def _referenced_jobs(loaded: LoadedJob, settings, client, dry_run: bool, chain: 
     return results
 
 
-def _clusters(loaded: LoadedJob, settings, user: str, client, dry_run: bool) -> dict[str, dict]:
-    """Create or edit the bundle's all-purpose clusters the tasks use; point the tasks at their ids."""
+def _clusters(loaded: LoadedJob, settings, user: str) -> tuple[dict[str, list], dict[str, dict]]:
+    """(cluster key -> the tasks naming it, key -> Clusters API fields): checked, nothing sent."""
     users = references.cluster_users(settings)
-    specs = {key: references.cluster_spec(loaded, key, user) for key in users}
-    for key, spec in specs.items():
+    return users, {key: references.cluster_spec(loaded, key, user) for key in users}
+
+
+def _point_clusters(users: dict[str, list], specs: dict[str, dict], client, dry_run: bool) -> None:
+    """Create or edit the clusters (a dry run names them) and point the tasks at their ids."""
+    for spec in specs.values():
         spec["cluster_id"] = (f"<id of cluster '{spec['cluster_name']}'>" if dry_run
                               else references.create_or_edit_cluster(client, spec)[0])
     references.point_clusters(users, {k: s["cluster_id"] for k, s in specs.items()})
-    return specs
 
 
 def _deploy(loaded: LoadedJob, client, dry_run: bool, chain: tuple[str, ...]) -> DeployResult:
@@ -347,7 +350,8 @@ def _deploy(loaded: LoadedJob, client, dry_run: bool, chain: tuple[str, ...]) ->
         settings, uploads = deployed_settings(loaded, user)
         specs, more, by_key = _pipelines(loaded, user, settings)
         pipeline_deploy.point_tasks(by_key, {k: f"<id of pipeline '{s['name']}'>" for k, s in specs.items()})
-        clusters = _clusters(loaded, settings, user, None, True)
+        users, clusters = _clusters(loaded, settings, user)
+        _point_clusters(users, clusters, None, True)
         jobs_run = _referenced_jobs(loaded, settings, None, True, chain)
         return DeployResult(job_id=None, url=None, uploads=uploads + more, settings=settings, created=False,
                             user=user, dry_run=True, notes=_notes(loaded, user, True), pipelines=specs,
@@ -355,15 +359,14 @@ def _deploy(loaded: LoadedJob, client, dry_run: bool, chain: tuple[str, ...]) ->
     user = current_user(client)
     settings, uploads = deployed_settings(loaded, user)
     specs, more, by_key = _pipelines(loaded, user, settings)
-    for key in references.cluster_users(settings):  # a cluster the workspace would refuse: stop before sending
-        references.cluster_spec(loaded, key, user)
+    users, clusters = _clusters(loaded, settings, user)  # a cluster the workspace would refuse stops us here
     jobs_run = _referenced_jobs(loaded, settings, client, False, chain)  # they exist before this job names them
     _upload(client, uploads + more)  # files first: the job never points at a missing notebook
     ids = {key: pipeline_deploy.create_or_update(client, spec)[0] for key, spec in specs.items()}
     pipeline_deploy.point_tasks(by_key, ids)
     for key, spec in specs.items():
         spec["pipeline_id"] = ids[key]
-    clusters = _clusters(loaded, settings, user, client, False)
+    _point_clusters(users, clusters, client, False)
     notes = _notes(loaded, user, False)
     ours, others = jobs_named(client, settings.name, kit_tag(loaded))
     if others and not ours:
