@@ -312,19 +312,23 @@ def deploy(loaded: LoadedJob, *, client=None, dry_run: bool = False) -> DeployRe
     """
     if not dry_run and client is None:
         raise TypeError("deploy() needs a client (workspace.workspace_client()) unless dry_run=True")
-    return _deploy(loaded, client, dry_run, ())
+    return _deploy(loaded, client, dry_run, (), {})
 
 
-def _referenced_jobs(loaded: LoadedJob, settings, client, dry_run: bool, chain: tuple[str, ...]):
-    """Deploy (or dry-run) every job of the bundle this one runs; point its run-job tasks at them."""
+def _referenced_jobs(loaded: LoadedJob, settings, client, dry_run: bool, chain: tuple[str, ...], done: dict):
+    """Deploy (or dry-run) every job of the bundle this one runs; point its run-job tasks at them.
+    ``done``: the jobs this deploy already deployed (a job two others run is deployed once)."""
     from course.jobs.spec import load_job
 
     users = references.job_users(loaded, settings)
     results = {}
     for key in users:
         references.check_no_cycle(loaded, key, chain)
-        other = load_job(loaded.source, target=loaded.target, job_key=key, variables=loaded.variables, local=False)
-        results[key] = _deploy(other, client, dry_run, (*chain, loaded.key))
+        if key not in done:
+            other = load_job(loaded.source, target=loaded.target, job_key=key, variables=loaded.variables,
+                             local=False)
+            done[key] = _deploy(other, client, dry_run, (*chain, loaded.key), done)
+        results[key] = done[key]
     references.point_jobs(users, {k: r.job_id if not dry_run else f"<id of job '{r.settings.name}'>"
                                   for k, r in results.items()})
     return results
@@ -344,7 +348,7 @@ def _point_clusters(users: dict[str, list], specs: dict[str, dict], client, dry_
     references.point_clusters(users, {k: s["cluster_id"] for k, s in specs.items()})
 
 
-def _deploy(loaded: LoadedJob, client, dry_run: bool, chain: tuple[str, ...]) -> DeployResult:
+def _deploy(loaded: LoadedJob, client, dry_run: bool, chain: tuple[str, ...], done: dict) -> DeployResult:
     if dry_run:
         user = os.environ.get("DATABRICKS_USERNAME") or PLACEHOLDER_USER
         settings, uploads = deployed_settings(loaded, user)
@@ -352,22 +356,23 @@ def _deploy(loaded: LoadedJob, client, dry_run: bool, chain: tuple[str, ...]) ->
         pipeline_deploy.point_tasks(by_key, {k: f"<id of pipeline '{s['name']}'>" for k, s in specs.items()})
         users, clusters = _clusters(loaded, settings, user)
         _point_clusters(users, clusters, None, True)
-        jobs_run = _referenced_jobs(loaded, settings, None, True, chain)
+        jobs_run = _referenced_jobs(loaded, settings, None, True, chain, done)
         return DeployResult(job_id=None, url=None, uploads=uploads + more, settings=settings, created=False,
-                            user=user, dry_run=True, notes=_notes(loaded, user, True), pipelines=specs,
+                            user=user, dry_run=True, pipelines=specs,
+                            notes=_notes(loaded, user, True) + references.literal_job_refs(settings),
                             clusters=clusters, jobs=jobs_run, loaded=loaded)
     user = current_user(client)
     settings, uploads = deployed_settings(loaded, user)
     specs, more, by_key = _pipelines(loaded, user, settings)
     users, clusters = _clusters(loaded, settings, user)  # a cluster the workspace would refuse stops us here
-    jobs_run = _referenced_jobs(loaded, settings, client, False, chain)  # they exist before this job names them
+    jobs_run = _referenced_jobs(loaded, settings, client, False, chain, done)  # they exist before this job names them
     _upload(client, uploads + more)  # files first: the job never points at a missing notebook
     ids = {key: pipeline_deploy.create_or_update(client, spec)[0] for key, spec in specs.items()}
     pipeline_deploy.point_tasks(by_key, ids)
     for key, spec in specs.items():
         spec["pipeline_id"] = ids[key]
     _point_clusters(users, clusters, client, False)
-    notes = _notes(loaded, user, False)
+    notes = _notes(loaded, user, False) + references.literal_job_refs(settings)
     ours, others = jobs_named(client, settings.name, kit_tag(loaded))
     if others and not ours:
         notes.append(f"another job named '{settings.name}' exists (id {others[0].job_id}) without the "

@@ -130,3 +130,21 @@ def check_no_cycle(loaded, key: str, chain: tuple[str, ...]) -> None:
         raise JobSpecError(loaded.source, f"resources.jobs.{loaded.key}",
                            f"run-job references form a cycle ({path}): a job's id exists only once it is "
                            "created, so one of these must name a job id instead")
+
+
+def literal_job_refs(settings) -> list[str]:
+    """Notes for ``${resources.jobs.KEY.id}`` left as text (anywhere but a run-job task's job_id)."""
+    found = []
+
+    def walk(obj, where: str) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, f"{where}.{k}" if where else k)
+        elif isinstance(obj, list):
+            for i, v in enumerate(obj):
+                walk(v, f"{where}[{i}]")
+        elif isinstance(obj, str) and "${resources.jobs." in obj:
+            found.append(f"{where} keeps {obj!r} as text: deploy puts job ids into run-job tasks only "
+                         "(for a task's own job id, Databricks' dynamic value {{job.id}} works everywhere)")
+    walk(settings.as_dict(), "")
+    return found

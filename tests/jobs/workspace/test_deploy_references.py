@@ -87,3 +87,24 @@ def test_an_auto_termination_databricks_refuses_is_named_before_anything_is_sent
     assert "resources.clusters.interactive.autotermination_minutes: Databricks accepts 0 (never) or 10 to 10000 " \
            "whole minutes, got 0.5" in str(exc.value)
     assert [c.path for c in fake.api_calls() if c.method == "POST"] == []
+
+
+def test_a_job_two_others_run_is_deployed_once(fake: FakeDatabricks, tmp_path):
+    weekly = ("\n    weekly:\n      name: weekly rebuild\n      tasks:\n"
+              "        - task_key: ingest\n          run_job_task:\n            job_id: ${resources.jobs.ingest_orders.id}\n"
+              "        - task_key: nightly\n          depends_on: [{task_key: ingest}]\n"
+              "          run_job_task:\n            job_id: ${resources.jobs.nightly.id}\n")
+    text = BUNDLE.read_text().replace("\ntargets:", weekly + "\ntargets:", 1)
+    result = deploy(load("weekly", tmp_path, text), client=WorkspaceClient(host=fake.host, token=fake.token))
+    assert [c.path for c in fake.api_calls() if c.path.startswith("/api/2.2/jobs/")
+            and c.method == "POST"] == ["/api/2.2/jobs/create"] * 3   # ingest once, nightly, weekly
+    assert result.jobs["nightly"].jobs["ingest_orders"].job_id == result.jobs["ingest_orders"].job_id
+
+
+def test_a_job_id_reference_left_as_text_is_named_in_a_note(tmp_path):
+    text = BUNDLE.read_text().replace("            notebook_path: ./src/report.py\n",
+                                      "            notebook_path: ./src/report.py\n            base_parameters:\n"
+                                      "              upstream: ${resources.jobs.ingest_orders.id}\n", 1)
+    result = deploy(load("nightly", tmp_path, text), dry_run=True)
+    assert any(n.startswith("tasks[1].notebook_task.base_parameters.upstream keeps "
+                            "'${resources.jobs.ingest_orders.id}' as text") for n in result.notes), result.notes
