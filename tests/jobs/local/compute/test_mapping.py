@@ -10,8 +10,8 @@ import pytest
 
 from course.jobs.local.compute import allpurpose
 from course.jobs.local.compute.mapping import ClusterMapError, load_cluster_map
-from compute_fixtures import BUNDLE, run_compute_job
-from runner_fixtures import REPO_ROOT, no_processes_left
+from compute_fixtures import BUNDLE
+from runner_fixtures import REPO_ROOT, final_states, no_processes_left, run_from_json
 
 
 def closed_port() -> int:
@@ -20,19 +20,24 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_an_unreachable_mapped_endpoint_fails_the_task_in_one_line(tmp_path, monkeypatch, day7_home):
+def test_an_unreachable_mapped_endpoint_fails_the_task_in_one_line(tmp_path, day7_home):
+    # Through runner.py, as a user runs it: nothing may outlive that process.
     port = closed_port()
     mapping = tmp_path / "clusters.yml"
     mapping.write_text(f"remote_etl: sc://127.0.0.1:{port}\n")
-    monkeypatch.setenv("DAY7_CLUSTERS", str(mapping))
-    result = run_compute_job("mapped")
-    task = result.run.tasks[0]
-    assert result.states == {"count_events": "FAILED"}, task.state.state_message
+    env = dict(os.environ, DAY7_CLUSTERS=str(mapping))
+    out = subprocess.run([sys.executable, str(REPO_ROOT / "runner.py"), "run", "--job", str(BUNDLE),
+                          "--job-key", "mapped", "--json"],
+                         capture_output=True, text=True, timeout=300, env=env, cwd=str(REPO_ROOT))
+    assert out.returncode == 1, out.stdout + out.stderr
+    run = run_from_json(out.stdout)
+    task = run.tasks[0]
+    assert final_states(run) == {"count_events": "FAILED"}, task.state.state_message
     assert task.state.life_cycle_state.value == "INTERNAL_ERROR"
     message = task.state.state_message
     assert message == (f"cluster 'remote_etl' is mapped to sc://127.0.0.1:{port} in {mapping}, "
                        "which does not answer (Connection refused)")
-    assert any(f"the Spark Connect server sc://127.0.0.1:{port}" in n for n in result.notes)
+    assert f"the Spark Connect server sc://127.0.0.1:{port}" in out.stderr
     no_processes_left(day7_home)
 
 
