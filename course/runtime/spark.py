@@ -49,6 +49,19 @@ def spark_version() -> str:
         return __version__
 
 
+# The JVM's optimising compiler (C2) pays off in long hot loops; a Day 7 job is many short
+# queries, each with freshly generated classes, and on a laptop C2's compiler threads took
+# more CPU than the queries themselves (6-11 s of a 12 s warm run on 2 cores). C1 alone
+# compiles ~10x cheaper; its code cache must then be sized as tiered compilation sizes it
+# (C1 alone gets 48 MB, and the sweeper then burns CPU evicting). DAY7_JIT=full restores
+# the JVM's default for long, heavy jobs. See the README's Performance section.
+QUICK_JIT = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
+
+
+def jit_options() -> str:
+    return "" if os.environ.get("DAY7_JIT", "").lower() == "full" else QUICK_JIT
+
+
 def base_conf(cores: int | None = None) -> dict[str, str]:
     """Spark settings every local session and job cluster shares (spark_conf can override)."""
     cores = cores or os.cpu_count() or 2
@@ -63,6 +76,8 @@ def base_conf(cores: int | None = None) -> dict[str, str]:
         # time: list its files on every read instead of caching them per session.
         "spark.sql.filesourceTableRelationCacheSize": "0",
     }
+    if jit_options():
+        conf["spark.driver.extraJavaOptions"] = jit_options()
     from course.runtime import delta  # importlib.metadata is ~20 ms: only when Spark starts
 
     conf.update(delta.storage().conf)

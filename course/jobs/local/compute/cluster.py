@@ -159,7 +159,10 @@ class LocalCluster:
         conf["spark.connect.grpc.binding.port"] = str(self.port)
         memory = conf.pop("spark.driver.memory", "2g")
         # No hsperfdata file: nothing here reads it, and a killed JVM would leave it behind.
-        options = [conf.get("spark.driver.extraJavaOptions", ""), "-XX:-UsePerfData"]
+        # the kit's JIT choice first, the cluster's own spark_conf options after it (the last flag wins)
+        from course.runtime.spark import jit_options
+
+        options = [jit_options(), self.spark_conf.get("spark.driver.extraJavaOptions", ""), "-XX:-UsePerfData"]
         if self.class_cache is not None:
             from course.runtime.spark import CONF_DIR
 
