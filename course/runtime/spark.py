@@ -5,16 +5,22 @@
 - With SPARK_REMOTE set (the runner's job cluster): a Spark Connect session.
 - Otherwise: a local session, started once per process.
 
+A Spark Connect session whose server stopped fails at once in one sentence, and
+its process exits without waiting (see "a server that is gone" below).
+
 Local sessions share one warehouse folder and a file-system catalog (see
 `catalog.py`), use Delta when its jars are on disk and Parquet otherwise
 (`delta.py`), log errors only, and run in UTC like Databricks.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
+from urllib.parse import urlparse
 
 from course.platform import paths
 
@@ -107,10 +113,12 @@ def _prepare(session):
     return session
 
 
-def _connect(url: str):
+def _connect(url: str, cluster: str | None = None):
     from pyspark.sql import SparkSession
 
     session = SparkSession.builder.remote(url).getOrCreate()
+    # a stopped cluster fails the next cell at once, in one sentence, and exit does not hang
+    watch_for_gone_server(session, url, cluster, why=lambda: _cluster_state(cluster).get("reason") if cluster else None)
     # A new job cluster's catalog is empty: the first session registers the tables on
     # disk; later ones find them known (the catalog is shared by the server's sessions).
     return _prepare(session)
@@ -151,26 +159,35 @@ def get_spark():
         elif os.environ.get("SPARK_REMOTE"):
             _session = _connect(os.environ["SPARK_REMOTE"])
         elif os.environ.get("DAY7_CLUSTER") and _cluster_url(os.environ["DAY7_CLUSTER"]):
-            _session = _connect(_cluster_url(os.environ["DAY7_CLUSTER"]))
+            _session = _connect(_cluster_url(os.environ["DAY7_CLUSTER"]), os.environ["DAY7_CLUSTER"])
         else:
             _session = _local()
         return _session
 
 
-def _cluster_url(key: str) -> str | None:
-    """The Spark Connect URL of a running local all-purpose cluster (its state file,
-    written by its supervisor in jobs/local/compute), and a heartbeat: attaching is work."""
-    import json
+def _cluster_file(key: str, suffix: str) -> Path:
     import re
 
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", key)
+    return paths.clusters_dir() / (re.sub(r"[^A-Za-z0-9_.-]", "_", key) + suffix)
+
+
+def _cluster_state(key: str) -> dict:
+    """A local all-purpose cluster's state file, written by its supervisor (jobs/local/compute)."""
+    import json
+
     try:
-        state = json.loads((paths.clusters_dir() / f"{name}.json").read_text())
+        return json.loads(_cluster_file(key, ".json").read_text())
     except (OSError, ValueError):
-        return None
+        return {}
+
+
+def _cluster_url(key: str) -> str | None:
+    """The Spark Connect URL of a running local all-purpose cluster, and a heartbeat:
+    attaching is work."""
+    state = _cluster_state(key)
     if state.get("state") != "RUNNING" or not state.get("url"):
         return None
-    (paths.clusters_dir() / f"{name}.heartbeat").touch()
+    _cluster_file(key, ".heartbeat").touch()
     return state["url"]
 
 
@@ -186,7 +203,7 @@ def attach(cluster: str):
     with _lock:
         if _session is not None and not _is_stopped(_session) and not hasattr(_session, "is_stopped"):
             _session.stop()  # a local JVM session: the notebook now works on the cluster
-        _session = _connect(url)
+        _session = _connect(url, cluster)
         return _session
 
 
@@ -282,3 +299,85 @@ class SparkProxy:
 
 
 spark = SparkProxy()
+
+
+# ------------------------------------------------------------ a server that is gone
+# A Spark Connect session that notices when its server is gone.
+#
+# pyspark's client retries an unreachable server for at least ten minutes (its
+# DefaultPolicy), and at interpreter exit it sends one more request through the same
+# retries. When a local cluster stops (auto-termination, `clusters stop`) a notebook
+# attached to it would then hang ten minutes on its next cell, and a script that had
+# used it would hang ten minutes on exit, saying nothing.
+#
+# A server on this machine that refuses connections is not coming back by waiting: the
+# session does not retry it (one that listens but is busy keeps pyspark's retries), and at
+# exit a server that does not answer is not asked anything. A server on another machine
+# keeps pyspark's patience for the network, but exit still does not wait for it. Either way,
+# once retrying gives up, the error is one sentence naming the cluster and what to do
+# (`ClusterGone`), not gRPC's multi-line status dump.
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 15002), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def local_policy(url: str):
+    """pyspark's retries, but none once the port refuses connections: a server on this
+    machine that does not listen is gone, and waiting does not bring it back."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    class LocalServerPolicy(DefaultPolicy):
+        def can_retry(self, e: BaseException) -> bool:
+            return super().can_retry(e) and answers(url)
+
+    return LocalServerPolicy()
+
+
+class ClusterGone(ConnectionError):
+    """The Spark Connect server this session works on no longer answers."""
+
+
+def _unavailable(error: BaseException) -> bool:
+    import grpc
+
+    return isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def watch_for_gone_server(session, url: str, cluster: str | None = None, why=lambda: None) -> None:
+    """Give `session` (connected to `url`) the behaviour above. `cluster`: the all-purpose
+    cluster's key when the session attached to one; `why()`: why it stopped, if known."""
+    client = getattr(session, "client", None)
+    if client is None:
+        return
+    if urlparse(url).hostname in LOOPBACK:
+        client.set_retry_policies([local_policy(url)])
+    handle_error = client._handle_error   # pyspark's one place that turns RPC errors into exceptions
+
+    def say_the_cluster_is_gone(error):
+        if _unavailable(error) and not answers(url):
+            if cluster is None:
+                raise ClusterGone(f"the Spark Connect server {url} does not answer: the cluster this "
+                                  "session worked on has stopped.") from None
+            reason = why()
+            what = f"it was terminated ({reason})" if reason else "it is not running any more"
+            raise ClusterGone(f"all-purpose cluster '{cluster}' ({url}) does not answer: {what}. Start it "
+                              f"with `python runner.py clusters start {cluster}`, then run "
+                              f"attach(\"{cluster}\") again.") from None
+        handle_error(error)
+
+    client._handle_error = say_the_cluster_is_gone
+
+    def skip_exit_requests_to_a_gone_server():
+        # runs before pyspark's own exit handler (atexit is last in, first out)
+        if not client.is_closed and not answers(url):
+            client.close()
+
+    atexit.register(skip_exit_requests_to_a_gone_server)

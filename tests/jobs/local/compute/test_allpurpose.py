@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import psutil
 import pytest
@@ -115,18 +116,32 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_stop_leaves_not
     warm = wait_for(lambda: live_repls("shared_dev"), timeout=120, what="the supervisor replacing the used REPLs")
 
     # A notebook attaches and reads the table the job wrote a moment ago (no refresh_tables()).
+    # It stays open while the cluster stops below, then works again: it must fail in seconds
+    # and exit at once, not wait out pyspark's ten minutes of retries (in the cell, then at exit).
     code = """
+        import subprocess, sys, time
         from course.runtime import spark
         from course.runtime.spark import attach
         attach("shared_dev")
         print(spark.table("default.ap_click_events").count())
-        import subprocess, sys
         print(subprocess.run([sys.executable, "runner.py", "clusters", "list"], capture_output=True, text=True).stdout)
+        print("END", flush=True)
+        sys.stdin.readline()   # the cluster is stopped meanwhile
+        began = time.monotonic()
+        try:
+            spark.range(3).count()
+        except Exception as exc:
+            print("FAILED", round(time.monotonic() - began, 1), type(exc).__name__, str(exc).splitlines()[0], flush=True)
+        print("EXITING", time.monotonic(), flush=True)
     """
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                         timeout=180, cwd=str(REPO_ROOT))
-    assert out.returncode == 0, out.stderr[-3000:]
-    count, listing = out.stdout.split("\n", 1)
+    notebook = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO_ROOT))
+    lines = []
+    while not lines or lines[-1] != "END":
+        line = notebook.stdout.readline()
+        assert line, notebook.communicate(timeout=30)[1][-3000:]
+        lines.append(line.rstrip("\n"))
+    count, listing = lines[0], "\n".join(lines[1:])
     assert count == "40"
     row = next(line for line in listing.splitlines() if line.startswith("shared_dev"))
     assert "RUNNING" in row and state["url"] in row and "pid " in row   # the notebook shows as attached
@@ -142,6 +157,17 @@ def test_a_second_run_finds_the_cluster_warm_a_notebook_attaches_stop_leaves_not
 
     stopped = runner_cli("clusters", "stop", "shared_dev")
     assert stopped.returncode == 0 and "terminated" in stopped.stdout
+    # the attached notebook's next cell fails in seconds, in one line, and it exits at once
+    after, _ = notebook.communicate("go\n", timeout=60)
+    exited = time.monotonic()
+    failed_line = next(line for line in after.splitlines() if line.startswith("FAILED"))
+    assert float(failed_line.split()[1]) < 5, failed_line
+    assert failed_line.split(" ", 2)[2] == (
+        f"ClusterGone all-purpose cluster 'shared_dev' ({state['url']}) does not answer: it was terminated "
+        "(stopped). Start it with `python runner.py clusters start shared_dev`, then run "
+        'attach("shared_dev") again.'), failed_line
+    exiting = float(next(line for line in after.splitlines() if line.startswith("EXITING")).split()[1])
+    assert exited - exiting < 5, f"exit took {exited - exiting:.1f} s after the last cell"
     # (the supervisor is this process's child: a zombie here until reaped, which counts as gone)
     assert not alive(jvm) and not alive(state["supervisor_pid"])
     assert not any(alive(pid) for pid in warm)                        # its warm REPLs went with it
