@@ -37,3 +37,24 @@ def test_cluster_ports_are_outside_the_ephemeral_range_and_a_taken_port_is_not_t
             cluster.start(timeout=60)
     assert f"port {cluster.port}" in str(err.value) and "another process" in str(err.value)
     assert not cluster.running
+
+
+def driver_options(cluster: LocalCluster) -> str:
+    command = cluster.command()
+    return next(command[i + 1] for i, word in enumerate(command)
+                if word == "--conf" and command[i + 1].startswith("spark.driver.extraJavaOptions="))
+
+
+def test_the_driver_compiles_with_c1_unless_asked_and_the_clusters_own_options_come_last(tmp_path, monkeypatch):
+    """C1 only by default (short queries, fresh generated classes: C2 cost more CPU than it saved);
+    DAY7_JIT=full gives the JVM's own tiered compilation back; a spark_conf's own options follow
+    the kit's, so a flag there (say -XX:TieredStopAtLevel=4) wins."""
+    monkeypatch.delenv("DAY7_JIT", raising=False)
+    own = LocalCluster({"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=4 -Dday7.test=1"},
+                       log_path=tmp_path / "c.log")
+    options = driver_options(own).split("=", 1)[1].split()
+    assert options.index("-XX:TieredStopAtLevel=1") < options.index("-XX:TieredStopAtLevel=4")
+    assert "-XX:ReservedCodeCacheSize=240m" in options and "-Dday7.test=1" in options
+    monkeypatch.setenv("DAY7_JIT", "full")
+    plain = driver_options(LocalCluster(log_path=tmp_path / "d.log"))
+    assert "TieredStopAtLevel" not in plain and "ReservedCodeCacheSize" not in plain
