@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from notify_fixtures import black_hole  # noqa: F401  (fixture: a server that never answers)
-from runner_fixtures import (alive, attempts, finish, job_args, kernels_of, no_processes_left, output_notebook,
+from runner_fixtures import (alive, attempts, final_states, finish, job_args, kernels_of, no_processes_left, output_notebook,
                              repair_job, run_job, run_state, start_runner, started_marker, wait_for)
 from course.jobs.local.history import History
 from course.platform import paths
@@ -50,6 +52,11 @@ def closed_as_orphan(history: History, run_id: int) -> object:
         assert run_id not in closed
         return run
     assert run_id in closed
+    if set(final_states(run).values()) == {"SUCCESS"} and set(final_states(run)) == {"one", "two", "three"}:
+        # killed after the last task succeeded and before the run closed: closed as SUCCESS
+        assert run_state(run) == ("TERMINATED", "SUCCESS")
+        assert "exited after every task had succeeded" in run.state.state_message
+        return run
     assert run_state(run) == ("INTERNAL_ERROR", "FAILED")
     assert ORPHANED in run.state.state_message
     for task in run.tasks or []:
@@ -103,6 +110,37 @@ def test_sigkill_at_any_point_leaves_a_consistent_repairable_run(point, day7_hom
     assert rerun == {"one", "two", "three"} - finished          # nothing finished is run again
     assert_consistent(run.run_id)
     no_processes_left(day7_home, timeout=20)
+
+
+def test_a_runner_dead_between_its_last_task_and_closing_the_run_leaves_a_success_not_a_dead_end(day7_home):
+    """The window after_three can hit by chance, made certain: every task succeeded, the run is
+    still RUNNING, its owner is gone. Closing it FAILED would leave a run repair refuses
+    ("nothing to repair"); it is closed SUCCESS, as its runner would have. One task short of
+    that, it is the usual repairable INTERNAL_ERROR."""
+    done = run_job("chain", variables={"sleep_seconds": "0"}, overrides={"seconds": "0"})
+    assert run_state(done.run) == ("TERMINATED", "SUCCESS")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])   # a pid whose process is gone
+    dead.wait()
+    db = sqlite3.connect(paths.history_db())
+    with db:
+        db.execute("UPDATE runs SET life_cycle_state = 'RUNNING', result_state = NULL, end_time = NULL, "
+                   "owner_pid = ?, owner_identity = NULL WHERE run_id = ?", (dead.pid, done.run.run_id))
+    history = History()
+    assert history.close_orphans() == [done.run.run_id]
+    run = history.get_run(done.run.run_id)
+    assert run_state(run) == ("TERMINATED", "SUCCESS")
+    assert run.state.state_message.startswith(f"The runner process (pid {dead.pid}) exited after every task")
+
+    with db:   # now the last task had not finished
+        db.execute("UPDATE runs SET life_cycle_state = 'RUNNING', result_state = NULL, end_time = NULL "
+                   "WHERE run_id = ?", (done.run.run_id,))
+        db.execute("UPDATE task_runs SET life_cycle_state = 'RUNNING', result_state = NULL "
+                   "WHERE run_id = ? AND task_key = 'three'", (done.run.run_id,))
+    db.close()
+    assert history.close_orphans() == [done.run.run_id]
+    run = history.get_run(done.run.run_id)
+    assert run_state(run) == ("INTERNAL_ERROR", "FAILED")
+    assert final_states(run)["three"] != "SUCCESS"
 
 
 def test_sigkill_during_a_repair_closes_the_repair_and_the_run_repairs_again(day7_home):
