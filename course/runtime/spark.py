@@ -374,6 +374,7 @@ def watch_for_gone_server(session, url: str, cluster: str | None = None, why=lam
         handle_error(error)
 
     client._handle_error = say_the_cluster_is_gone
+    _brief_in_ipython()
 
     def skip_exit_requests_to_a_gone_server():
         # runs before pyspark's own exit handler (atexit is last in, first out)
@@ -381,3 +382,24 @@ def watch_for_gone_server(session, url: str, cluster: str | None = None, why=lam
             client.close()
 
     atexit.register(skip_exit_requests_to_a_gone_server)
+
+
+def _brief_in_ipython() -> None:
+    """In a notebook, ClusterGone shows as its sentence alone, without pyspark's dozen frames
+    (the cell still fails: nbval, papermill and the runner see the error)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    ip = ipython.get_ipython() if ipython else None
+    if ip is None or getattr(ip, "_day7_cluster_gone", False):
+        return
+    previous_types = tuple(ip.custom_exceptions)
+    previous = ip.CustomTB if previous_types else None
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        if issubclass(etype, ClusterGone):
+            return shell.showtraceback((etype, value, None))
+        return previous(etype, value, tb, tb_offset=tb_offset)  # someone else's custom exception
+
+    ip.set_custom_exc(previous_types + (ClusterGone,), handler)
+    ip._day7_cluster_gone = True
