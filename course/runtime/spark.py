@@ -82,8 +82,8 @@ def base_conf(cores: int | None = None) -> dict[str, str]:
         # time: list its files on every read instead of caching them per session.
         "spark.sql.filesourceTableRelationCacheSize": "0",
     }
-    if jit_options():
-        conf["spark.driver.extraJavaOptions"] = jit_options()
+    if options := jit_options():
+        conf["spark.driver.extraJavaOptions"] = options
     from course.runtime import delta  # importlib.metadata is ~20 ms: only when Spark starts
 
     conf.update(delta.storage().conf)
@@ -118,7 +118,8 @@ def _connect(url: str, cluster: str | None = None):
 
     session = SparkSession.builder.remote(url).getOrCreate()
     # a stopped cluster fails the next cell at once, in one sentence, and exit does not hang
-    watch_for_gone_server(session, url, cluster, why=lambda: _cluster_state(cluster).get("reason") if cluster else None)
+    watch_for_gone_server(session, url, cluster,
+                          why=lambda: _cluster_state(cluster).get("reason") if cluster else None)
     # A new job cluster's catalog is empty: the first session registers the tables on
     # disk; later ones find them known (the catalog is shared by the server's sessions).
     return _prepare(session)
@@ -320,13 +321,18 @@ spark = SparkProxy()
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def answers(url: str, timeout: float = 1.0) -> bool:
+def reachable(url: str, timeout: float = 3) -> str | None:
+    """None when host:port of `url` accepts a connection, else why not, in a few words."""
     parsed = urlparse(url)
     try:
         with socket.create_connection((parsed.hostname, parsed.port or 15002), timeout=timeout):
-            return True
-    except OSError:
-        return False
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    return reachable(url, timeout) is None
 
 
 def local_policy(url: str):

@@ -185,7 +185,7 @@ class LocalCluster:
     def start(self, timeout: float = 120) -> str:
         """Start the server and wait until it accepts connections; returns its URL."""
         if self.master:  # a mapped master that is down: one line now, not minutes of retries
-            from course.jobs.local.compute.handles import reachable
+            from course.runtime.spark import reachable
 
             why = reachable(self.master)
             if why:

@@ -7,12 +7,11 @@ mapped endpoint belongs to someone else.
 """
 from __future__ import annotations
 
-import socket
 import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 from course.jobs.local.compute import allpurpose
+from course.runtime.spark import reachable  # one connection check for runtime and runner
 
 HEARTBEAT_SECONDS = 5
 
@@ -65,16 +64,6 @@ class AllPurposeCluster:
             self._done.set()
             if self._state:
                 allpurpose.touch(self.spec.key)
-
-
-def reachable(url: str, timeout: float = 3) -> str | None:
-    """None when host:port of `url` accepts a connection, else why not, in a few words."""
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname, parsed.port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return exc.strerror or str(exc) or type(exc).__name__
 
 
 class MappedEndpoint:
