@@ -283,7 +283,7 @@ def test_two_runners_racing_for_one_slot(job, loser, day7_home):
     results = [finish(p, timeout=90) for p in procs]
     history = History()
     runs = [history.get_run(r.run_id) for r in history.list_runs()]
-    assert len(runs) == 2
+    assert len(runs) == 2, "\n\n".join(f"exit {code}\nstdout:\n{out}\nstderr:\n{err}" for code, out, err in results)
     if job == "sleepy_queued":   # both ran, one after the other: the second waited in the queue
         first, second = sorted(runs, key=lambda r: min(t.start_time for t in r.tasks))
         assert run_state(first) == run_state(second) == ("TERMINATED", "SUCCESS")

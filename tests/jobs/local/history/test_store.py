@@ -440,6 +440,32 @@ def test_admit_under_contention_queues_the_rest(hist, job):
     assert hist.active_runs(job) == sorted(decisions)
 
 
+def _first_open_worker(path, barrier, results):
+    barrier.wait()
+    try:
+        h = History(path)
+        results.put(h.create_run(h.ensure_job("j", {"name": "j"}), "j"))
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_history_at_once_all_get_their_run(tmp_path):
+    # Two runners started together on a fresh state folder: SQLite answered the loser of the
+    # switch to WAL "database is locked" at once (about 1 start in 6), and its run was lost.
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    for i in range(30):
+        path = tmp_path / f"h{i}" / "history.db"
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_first_open_worker, args=(path, barrier, results)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        got = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(10)
+        assert all(isinstance(g, int) for g in got), got
+        assert len(History(path).list_runs()) == 4
+
+
 def test_max_concurrent_runs_above_one(hist, job):
     runs = [hist.create_run(job, "j") for _ in range(3)]
     assert [hist.admit(job, r, 2, False) for r in runs] == ["RUN", "RUN", "SKIP"]
