@@ -91,7 +91,8 @@ KILL_POINTS = {
 def test_sigkill_at_any_point_leaves_a_consistent_repairable_run(point, day7_home):
     wait, kept = KILL_POINTS[point]
     seconds = "30" if point.startswith("during") else "0"
-    proc = start_runner(["run", *job_args("chain"), "--param", f"seconds={seconds}"])
+    sleeper = point.removeprefix("during_") if point.startswith("during") else ""   # the others do not wait
+    proc = start_runner(["run", *job_args("chain"), "--param", f"seconds={seconds}", "--param", f"sleep_only={sleeper}"])
     wait_for(wait, timeout=90, interval=0.01, what=point)
     kill(proc)
     no_processes_left(day7_home, timeout=30)
