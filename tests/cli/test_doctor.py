@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fake_databricks import clean_env, fake  # noqa: F401 - fixtures
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -50,9 +52,12 @@ def test_doctor_healthy_machine_without_spark_check(tmp_path):
     assert verdicts["delta"] in {"ok", "warn"}
 
 
-def test_doctor_never_prints_the_token(tmp_path):
-    env = dict(os.environ, DATABRICKS_HOST="http://127.0.0.1:9", DATABRICKS_TOKEN="dapi-secret-123456")
+def test_doctor_never_prints_the_token(fake):
+    # A workspace (the fake, on 127.0.0.1) that refuses the token: the error path that quotes the server.
+    env = dict(os.environ, DATABRICKS_HOST=fake.host, DATABRICKS_TOKEN="dapi-secret-123456")
     out = run(["doctor", "--no-spark"], env)
+    line = next(line for line in out.stdout.splitlines() if line.split()[1:2] == ["databricks"])
+    assert line.startswith("warn") and "did not accept the credentials" in line and "401" in line, line
     assert "dapi-secret-123456" not in out.stdout + out.stderr
 
 
