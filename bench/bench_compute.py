@@ -7,6 +7,9 @@
    kernel the cluster keeps ready), and warm without them (DAY7_CLUSTER_REPLS=0: the run
    starts a kernel per task, as before the REPLs). Each row: median seconds, per task
    (bronze / silver / gold) and outside tasks, and the load average at the time.
+   Then the warm floor: the three notebooks' code cells in one process on the same warm
+   cluster (no runner, no kernels), which no warm run can beat; job cluster / floor is the
+   largest speed-up the warm cluster could give on this machine.
 2. The same job on `--rows` generated rows with a job cluster of 1 and of 2 workers
    (a standalone master and workers, 512 MB each), with the peak RSS of each JVM role:
    bench/bench_workers.py, which also runs on its own.
@@ -17,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -70,6 +76,57 @@ class Series:
         return f"{self.what:<46} {self.median:>8.1f}  {per_task:<18} {outside:>7.1f}  {loads:>6}"
 
 
+def warm_floor(key: str, source: str) -> tuple[float, int]:
+    """Seconds of the notebooks' code cells in one process attached to the warm cluster
+    `key` (imports and connecting not counted), and the Spark Connect requests they made."""
+    from course.jobs.local.compute import allpurpose
+    from course.jobs.local.compute.env import child_env
+
+    url = (allpurpose.read_state(key) or {}).get("url")
+    assert url, f"cluster {key} is not running"
+    code = textwrap.dedent(f"""
+        import json, os, sys, tempfile, time
+        sys.path.insert(0, {str(REPO / "bench")!r})
+        from bench_runner import NOTEBOOKS, KEYS
+        from course.runtime.scraps import read_task_outputs
+        from course.runtime.spark import get_spark
+        import pyspark.sql.functions
+        session = get_spark()
+        calls = [0]
+        def counting(method):
+            def counted(*args, **kwargs):
+                calls[0] += 1
+                return method(*args, **kwargs)
+            return counted
+        client = session.client   # every execute and analyze request to the cluster
+        client._execute_and_fetch_as_iterator = counting(client._execute_and_fetch_as_iterator)
+        client._analyze = counting(client._analyze)
+        values, seconds = {{}}, 0.0
+        for name, key in zip(NOTEBOOKS, KEYS):
+            out_dir = tempfile.mkdtemp()
+            os.environ["DAY7_TASK"] = json.dumps({{"run_id": 1, "task_key": key, "task_values": values,
+                "output_dir": out_dir, "parameters": {{"source_path": {source!r}}}}})
+            with open({str(REPO / "solutions")!r} + "/" + name + ".ipynb") as f:
+                cells = [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
+            namespace = {{"__name__": "__main__"}}
+            began = time.perf_counter()
+            try:
+                for cell in cells:
+                    exec(compile("".join(cell["source"]), name, "exec"), namespace)
+            except SystemExit:
+                pass  # dbutils.notebook.exit outside a kernel
+            seconds += time.perf_counter() - began
+            values[key] = read_task_outputs(out_dir).task_values
+        print(json.dumps({{"seconds": seconds, "requests": calls[0]}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=child_env(url), cwd=REPO / "solutions")
+    if out.returncode != 0:
+        sys.exit(f"warm floor failed:\n{out.stderr[-3000:]}")
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return got["seconds"], got["requests"]
+
+
 def without_repls(loaded):
     """Run with the cluster's warm REPLs switched off for this run (each task starts its kernel)."""
     os.environ["DAY7_CLUSTER_REPLS"] = "0"
@@ -115,12 +172,16 @@ def main() -> None:
     job = Series("job cluster (starts and stops per run)")
     warm = Series("all-purpose, warm, its warm REPLs")
     plain = Series("all-purpose, warm, a kernel per task")
+    floor, requests = [], 0
+    source = loaded.settings.parameters[0].default   # the job's source_path
     try:
         cold.add(*timed_run(shared))
         for _ in range(args.repeat):   # interleaved: the machine's load drifts
             job.add(*timed_run(loaded))
             warm.add(*timed_run(shared))
             plain.add(*without_repls(shared))
+            seconds, requests = warm_floor("bench_ap", source)
+            floor.append(seconds)
     finally:
         allpurpose.stop("bench_ap")
     print(f"\nthe sample job, median of {args.repeat}")
@@ -129,6 +190,12 @@ def main() -> None:
         print(series.row())
     print(f"warm all-purpose (REPLs) vs job cluster: {job.median / warm.median:.2f}x faster; "
           f"warm REPLs vs a kernel per task on the same warm cluster: {plain.median / warm.median:.2f}x")
+    low = statistics.median(floor)
+    print(f"warm floor: the notebooks' cells in one process on the warm cluster, {low:.1f} s "
+          f"({requests} Spark Connect requests, {1000 * low / requests:.0f} ms each on average; "
+          f"run by run {' '.join(f'{s:.1f}' for s in floor)})")
+    print(f"  warm run / floor: {warm.median / low:.2f}x; job cluster / floor: {job.median / low:.2f}x "
+          "(the most a warm cluster could gain here)")
 
     if args.skip_workers:
         return
