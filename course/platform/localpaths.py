@@ -10,6 +10,11 @@ Databricks                             local
 anything else                          unchanged (a plain local path)
 =====================================  ==============================================
 
+Spark's readers, writers and SQL paths (`spark_path`) also take Spark's view on Databricks,
+where a path without a scheme is on DBFS (its default file system): ``/FileStore/…``,
+``/mnt/…``, ``/delta/…`` are the DBFS folder here too, as long as this machine has no
+such top folder (``/tmp/…``, ``/home/…`` or a data file's own folder stay local files).
+
 `to_local` is what readers and writers use (dbutils.fs, Spark's readers and writers, SQL
 file paths); `is_databricks_path` tells whether a path is one of these spellings, which
 never leave the kit's state folder (`..` is refused).
@@ -63,6 +68,20 @@ def to_local(path: str) -> str:
                 return to_local("/" + rest)  # /dbfs/Volumes/… is the volume too
             return _join(root(), rest)
     return path
+
+
+def spark_path(path: str) -> str:
+    """`to_local` for a path Spark reads or writes. On Databricks a path without a scheme
+    is on DBFS: one whose top folder this machine lacks is the DBFS folder here; one this
+    machine has (a local data file, /tmp) stays local, as a learner's own files must."""
+    path = os.fspath(path)
+    local = to_local(path)
+    if local != path or not path.startswith("/") or path.startswith("//"):
+        return local
+    top = path.split("/", 2)[1]
+    if not top or any(c in top for c in "*?[{") or os.path.lexists("/" + top):
+        return path
+    return _join(paths.dbfs_root(), path)
 
 
 def is_databricks_path(path: str) -> bool:

@@ -1,8 +1,9 @@
 """`dbutils.fs` on the local disk.
 
-Paths are mapped by `course.platform.localpaths.to_local`: ``dbfs:/…`` and
-``/dbfs/…`` live under the kit's DBFS folder, ``/Volumes/<catalog>/<schema>/<volume>/…``
-under its volumes folder, ``file:/…`` and other paths are plain local paths.
+Paths are mapped by `course.platform.localpaths.spark_path`, as Spark's readers map them:
+``dbfs:/…`` and ``/dbfs/…`` live under the kit's DBFS folder, ``/Volumes/<catalog>/<schema>/<volume>/…``
+under its volumes folder, ``/FileStore/…`` and other paths without a scheme whose top folder
+this machine lacks are DBFS (as on Databricks), ``file:/…`` and other paths are plain local paths.
 Results spell paths the way the caller did (``ls("dbfs:/x")`` lists ``dbfs:/x/…``).
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
-from course.platform.localpaths import to_local
+from course.platform.localpaths import spark_path
 
 
 class FileInfo(NamedTuple):
@@ -31,7 +32,7 @@ class FileInfo(NamedTuple):
 
 
 def _existing(path: str) -> Path:
-    local = Path(to_local(path))
+    local = Path(spark_path(path))
     if not local.exists():
         raise FileNotFoundError(f"File {path} does not exist.")
     return local
@@ -75,12 +76,12 @@ class Fs:
 
     def mkdirs(self, dir: str) -> bool:
         """Create a folder and its parents; True."""
-        Path(to_local(dir)).mkdir(parents=True, exist_ok=True)
+        Path(spark_path(dir)).mkdir(parents=True, exist_ok=True)
         return True
 
     def put(self, file: str, contents: str, overwrite: bool = False) -> bool:
         """Write a string to a file (UTF-8); refuses to replace a file unless overwrite=True."""
-        local = Path(to_local(file))
+        local = Path(spark_path(file))
         if local.exists() and not overwrite:
             raise FileExistsError(f"File {file} already exists (pass overwrite=True to replace it).")
         local.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +92,7 @@ class Fs:
 
     def cp(self, from_: str, to: str, recurse: bool = False) -> bool:
         """Copy a file, or a folder with recurse=True."""
-        source, target = _existing(from_), Path(to_local(to))
+        source, target = _existing(from_), Path(spark_path(to))
         if source.is_dir():
             if not recurse:
                 raise IsADirectoryError(f"{from_} is a directory: pass recurse=True to copy it.")
@@ -105,7 +106,7 @@ class Fs:
 
     def mv(self, from_: str, to: str, recurse: bool = False) -> bool:
         """Move a file, or a folder with recurse=True."""
-        source, target = _existing(from_), Path(to_local(to))
+        source, target = _existing(from_), Path(spark_path(to))
         if source.is_dir() and not recurse:
             raise IsADirectoryError(f"{from_} is a directory: pass recurse=True to move it.")
         if target.is_dir() or to.endswith("/"):
@@ -116,7 +117,7 @@ class Fs:
 
     def rm(self, dir: str, recurse: bool = False) -> bool:
         """Delete a file, or a folder with recurse=True; False when there was nothing to delete."""
-        local = Path(to_local(dir))
+        local = Path(spark_path(dir))
         if not local.exists() and not local.is_symlink():
             return False
         if local.is_dir() and not local.is_symlink():

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from course.platform import paths
-from course.platform.localpaths import is_databricks_path, to_local
+from course.platform.localpaths import is_databricks_path, spark_path, to_local
 from course.runtime.dbx import sqlpaths
 
 
@@ -22,6 +22,20 @@ def test_the_four_spellings_of_a_volume_are_one_local_folder(day7_home):
         == [True, True, True, False, False, False]
     with pytest.raises(ValueError, match="'..' is not allowed"):
         to_local("dbfs:/Volumes/../../etc")
+
+
+def test_a_path_spark_reads_from_dbfs_on_databricks_is_the_dbfs_folder_unless_this_machine_has_it(day7_home, tmp_path):
+    # On Databricks a path without a scheme is on DBFS (/FileStore/tables/…, /delta/bronze/…):
+    # a learner's write there must not land in this machine's root (or fail as a non-root user).
+    assert spark_path("/FileStore/tables/events.csv") == str(paths.dbfs_root() / "FileStore/tables/events.csv")
+    assert spark_path("/day7-no-such-top/bronze/events") == str(paths.dbfs_root() / "day7-no-such-top/bronze/events")
+    # A folder this machine has stays local: the learner's own data files, /tmp, WSL's /mnt/c/….
+    local = str(tmp_path / "2019-Oct.csv")
+    assert [spark_path(p) for p in (local, "/tmp/x", "relative/x", "/*/x.csv", "")] == [local, "/tmp/x", "relative/x", "/*/x.csv", ""]
+    assert spark_path("dbfs:/FileStore/x") == spark_path("/FileStore/x") == to_local("dbfs:/FileStore/x")
+    assert sqlpaths.rewrite(None, "CREATE TABLE t (id INT) USING parquet LOCATION '/FileStore/t'").endswith(
+        f"LOCATION '{paths.dbfs_root() / 'FileStore/t'}'")
+    assert sqlpaths.rewrite(None, f"SELECT * FROM csv.`{local}`") == f"SELECT * FROM csv.`{local}`"
 
 
 def test_file_paths_inside_sql_map_where_sql_means_a_path(day7_home):

@@ -3,7 +3,8 @@
 `install()` wraps the path-taking methods of DataFrameReader, DataFrameWriter,
 DataStreamReader and DataStreamWriter, classic and Spark Connect, once per process:
 ``dbfs:/…``, ``dbfs:/Volumes/…``, ``/dbfs/…`` and ``/Volumes/…`` become folders of the
-kit's state folder (`course.platform.localpaths`), in positional paths, ``path=``,
+kit's state folder (`course.platform.localpaths`), and so does a path Spark on Databricks
+reads from DBFS (``/FileStore/…``, ``/delta/…`` when this machine has no such folder), in positional paths, ``path=``,
 ``option("path", …)`` and ``checkpointLocation``; ``format("delta")`` becomes Parquet
 when Delta's jars are missing (`unity.local_format`). Without this, a writer given
 ``/Volumes/…`` writes into the machine's real ``/Volumes`` and ``dbfs:/`` fails with
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import functools
 
-from course.platform.localpaths import to_local
+from course.platform.localpaths import spark_path
 
 PATH_METHODS = ("load", "save", "csv", "json", "parquet", "orc", "text", "xml", "start")
 OPTION_KEYS = {"path", "paths", "checkpointlocation"}
@@ -22,9 +23,9 @@ _MARK = "_day7_paths"
 
 def _map(value):
     if isinstance(value, str):
-        return to_local(value)
+        return spark_path(value)
     if isinstance(value, (list, tuple)):
-        return type(value)(to_local(v) if isinstance(v, str) else v for v in value)
+        return type(value)(spark_path(v) if isinstance(v, str) else v for v in value)
     return value
 
 
@@ -40,7 +41,7 @@ def _map_kwargs(kwargs: dict) -> dict:
 def _path_method(method):
     @functools.wraps(method)
     def call(self, *args, **kwargs):
-        # to_local leaves anything that is not a Databricks spelling unchanged (a mode, a schema)
+        # spark_path leaves anything that is not a path unchanged (a mode, a schema)
         return method(self, *(_map(a) for a in args), **_map_kwargs(kwargs))
     return call
 

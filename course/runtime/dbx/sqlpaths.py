@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from course.platform.localpaths import is_databricks_path, to_local
+from course.platform.localpaths import spark_path
 
 FILE_FORMATS = {"parquet", "csv", "json", "orc", "text", "delta", "avro", "binaryfile", "xml"}
 _EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".orc": "orc",
@@ -70,16 +70,16 @@ def rewrite(session, statement: str) -> str:
         if (low in FILE_FORMATS and i + 2 < len(tokens) and tokens[i + 1] == "."
                 and tokens[i + 2].startswith("`") and (i == 0 or tokens[i - 1] != ".")):
             path = tokens[i + 2][1:-1].replace("``", "`")
-            if is_databricks_path(path):
+            if (local := spark_path(path)) != path:
                 fmt = unity.local_format(token) if low == "delta" else token
-                out.append(f"{fmt}.`{to_local(path).replace('`', '``')}`")
+                out.append(f"{fmt}.`{local.replace('`', '``')}`")
                 i += 3
                 continue
         if low == "location":
             j = _next(tokens, i + 1)
             text = _literal(tokens[j]) if j < len(tokens) else None
-            if text is not None and is_databricks_path(text):
-                out.extend(tokens[i:j] + [_quoted(to_local(text))])
+            if text is not None and (local := spark_path(text)) != text:
+                out.extend(tokens[i:j] + [_quoted(local)])
                 i = j + 1
                 continue
         if low == "read_files":
@@ -139,7 +139,7 @@ def _read_files(session, tokens: list[str], open_at: int) -> tuple[int, str]:
 def _register(session, path: str, options: dict[str, str]) -> str:
     from pathlib import Path
 
-    local = to_local(path)
+    local = spark_path(path)
     fmt = options.pop("format", None) or _format_of(Path(local))
     if fmt is None:
         raise SqlPathError(f"read_files('{path}'): say which format (format => 'csv'), the files' extension does not")

@@ -49,4 +49,13 @@ exports = sorted(f.name for f in dbutils.fs.ls(f"dbfs:{volume}/exports"))
 assert exports == ["shipped_delta/", "shipped_parquet/"], exports
 assert [f.name for f in dbutils.fs.ls("/dbfs/tmp/day7_paths")] == [f.name for f in dbutils.fs.ls(scratch)]
 dbutils.fs.rm(scratch, True)
+
+# COMMAND ----------
+
+# DBTITLE 1,Paths without a scheme are DBFS, as in older tutorials (/FileStore/…)
+orders.write.format("delta").mode("overwrite").save("/FileStore/day7_paths/orders_delta")
+assert spark.read.format("delta").load("/FileStore/day7_paths/orders_delta").count() == 20
+assert [f.name for f in dbutils.fs.ls("dbfs:/FileStore/day7_paths")] == ["orders_delta/"]
+assert [f.name for f in dbutils.fs.ls("/FileStore/day7_paths")] == ["orders_delta/"]
+dbutils.fs.rm("dbfs:/FileStore/day7_paths", True)
 dbutils.jobs.taskValues.set("exports", len(exports))
