@@ -222,10 +222,9 @@ def refresh_tables() -> list[str]:
 
 
 class _MappedReader:
-    """A DataFrameReader whose paths may be `dbfs:/…` or `/Volumes/…` (mapped locally),
-    table names three-part (`unity.py`) and format "delta" without Delta's jars."""
+    """A DataFrameReader whose table names may be three-part (`unity.py`) and format "delta"
+    without Delta's jars. (Its paths are mapped by the reader itself: dbx/sparkpaths.py.)"""
 
-    _PATH_METHODS = {"csv", "text", "json", "parquet", "orc", "load", "xml"}
     _TIME_TRAVEL = {"versionasof", "timestampasof"}
 
     def __init__(self, reader):
@@ -239,9 +238,7 @@ class _MappedReader:
             return attr
 
         def call(*args, **kwargs):
-            if name in self._PATH_METHODS:
-                args, kwargs = _map_paths(args, kwargs)
-            elif name == "table" and args:
+            if name == "table" and args:
                 args = (unity.table_name(args[0]),) + tuple(args[1:])
             elif name == "format" and args:
                 args = (unity.local_format(args[0]),) + tuple(args[1:])
@@ -255,24 +252,6 @@ class _MappedReader:
 
     def __repr__(self):
         return repr(self._reader)
-
-
-def _map_paths(args, kwargs):
-    from course.platform.localpaths import to_local
-
-    def convert(value):
-        if isinstance(value, str):
-            return to_local(value)
-        if isinstance(value, (list, tuple)):
-            return type(value)(to_local(v) if isinstance(v, str) else v for v in value)
-        return value
-
-    if args:
-        args = (convert(args[0]),) + tuple(args[1:])
-    for key in ("path", "paths"):
-        if key in kwargs:
-            kwargs[key] = convert(kwargs[key])
-    return args, kwargs
 
 
 class SparkProxy:
