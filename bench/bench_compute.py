@@ -26,12 +26,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))   # bench_runner's one-process code
 
 
 def run(loaded, **options) -> tuple[float, str]:
@@ -79,46 +79,14 @@ class Series:
 def warm_floor(key: str, source: str) -> tuple[float, int]:
     """Seconds of the notebooks' code cells in one process attached to the warm cluster
     `key` (imports and connecting not counted), and the Spark Connect requests they made."""
+    from bench_runner import one_process_code
+
     from course.jobs.local.compute import allpurpose
     from course.jobs.local.compute.env import child_env
 
     url = (allpurpose.read_state(key) or {}).get("url")
     assert url, f"cluster {key} is not running"
-    code = textwrap.dedent(f"""
-        import json, os, sys, tempfile, time
-        sys.path.insert(0, {str(REPO / "bench")!r})
-        from bench_runner import NOTEBOOKS, KEYS
-        from course.runtime.scraps import read_task_outputs
-        from course.runtime.spark import get_spark
-        import pyspark.sql.functions
-        session = get_spark()
-        calls = [0]
-        def counting(method):
-            def counted(*args, **kwargs):
-                calls[0] += 1
-                return method(*args, **kwargs)
-            return counted
-        client = session.client   # every execute and analyze request to the cluster
-        client._execute_and_fetch_as_iterator = counting(client._execute_and_fetch_as_iterator)
-        client._analyze = counting(client._analyze)
-        values, seconds = {{}}, 0.0
-        for name, key in zip(NOTEBOOKS, KEYS):
-            out_dir = tempfile.mkdtemp()
-            os.environ["DAY7_TASK"] = json.dumps({{"run_id": 1, "task_key": key, "task_values": values,
-                "output_dir": out_dir, "parameters": {{"source_path": {source!r}}}}})
-            with open({str(REPO / "solutions")!r} + "/" + name + ".ipynb") as f:
-                cells = [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
-            namespace = {{"__name__": "__main__"}}
-            began = time.perf_counter()
-            try:
-                for cell in cells:
-                    exec(compile("".join(cell["source"]), name, "exec"), namespace)
-            except SystemExit:
-                pass  # dbutils.notebook.exit outside a kernel
-            seconds += time.perf_counter() - began
-            values[key] = read_task_outputs(out_dir).task_values
-        print(json.dumps({{"seconds": seconds, "requests": calls[0]}}))
-    """)
+    code = one_process_code(source, tempfile.mkdtemp(prefix="day7-floor-"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=child_env(url), cwd=REPO / "solutions")
     if out.returncode != 0:
@@ -149,7 +117,6 @@ def on_all_purpose(loaded, key: str = "bench_ap"):
 
 def workers_comparison(rows: int) -> None:
     """1 vs 2 standalone workers on `rows` generated rows (bench_workers.py, 20 minutes at most each)."""
-    sys.path.insert(0, str(REPO / "bench"))
     from bench_workers import compare
 
     compare(rows, [1, 2])

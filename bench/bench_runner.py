@@ -97,16 +97,28 @@ def plain_papermill(env: dict, source: str, workdir: Path) -> float:
     return seconds
 
 
-def lower_bound(env: dict, source: str, workdir: Path) -> float:
-    """The notebooks' code cells run in one process, one local Spark session."""
-    code = textwrap.dedent(f"""
-        import json, os
+def one_process_code(source: str, out_root: str) -> str:
+    """Python that runs the three notebooks' code cells in one process with one Spark session
+    (local, or the cluster SPARK_REMOTE names) and prints, as JSON, the seconds spent in cells
+    and the Spark Connect requests they made (0 for a local session)."""
+    return textwrap.dedent(f"""
+        import json, os, time
         from course.runtime.scraps import read_task_outputs
         from course.runtime.spark import get_spark
-        get_spark()
-        values = {{}}
+        session = get_spark()
+        calls = [0]
+        def counting(method):
+            def counted(*args, **kwargs):
+                calls[0] += 1
+                return method(*args, **kwargs)
+            return counted
+        client = getattr(session, "client", None)   # Spark Connect: every execute and analyze request
+        if client is not None:
+            client._execute_and_fetch_as_iterator = counting(client._execute_and_fetch_as_iterator)
+            client._analyze = counting(client._analyze)
+        values, seconds = {{}}, 0.0
         for name, key in zip({NOTEBOOKS!r}, {KEYS!r}):
-            out_dir = os.path.join({str(workdir)!r}, "lb-" + key)
+            out_dir = os.path.join({out_root!r}, "lb-" + key)
             os.makedirs(out_dir, exist_ok=True)
             os.environ["DAY7_TASK"] = json.dumps({{"run_id": 1, "task_key": key, "task_values": values,
                 "output_dir": out_dir,
@@ -114,14 +126,22 @@ def lower_bound(env: dict, source: str, workdir: Path) -> float:
             with open({str(REPO / "solutions")!r} + "/" + name + ".ipynb") as f:
                 cells = json.load(f)["cells"]  # plain JSON: importing nbformat is not the notebooks' work
             namespace = {{"__name__": "__main__"}}
+            began = time.perf_counter()
             try:
                 for cell in cells:
                     if cell["cell_type"] == "code":
                         exec(compile("".join(cell["source"]), name, "exec"), namespace)
             except SystemExit:
                 pass  # dbutils.notebook.exit outside a kernel
+            seconds += time.perf_counter() - began
             values[key] = read_task_outputs(out_dir).task_values
+        print(json.dumps({{"seconds": seconds, "requests": calls[0]}}))
     """)
+
+
+def lower_bound(env: dict, source: str, workdir: Path) -> float:
+    """The notebooks' code cells run in one process, one local Spark session (the process's wall time)."""
+    code = one_process_code(source, str(workdir))
     env = {k: v for k, v in env.items() if k != "SPARK_REMOTE"}
     seconds, out = timed(lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                                 env=env, cwd=REPO))

@@ -15,9 +15,11 @@ where a path without a scheme is on DBFS (its default file system): ``/FileStore
 ``/mnt/…``, ``/delta/…`` are the DBFS folder here too, as long as this machine has no
 such top folder (``/tmp/…``, ``/home/…`` or a data file's own folder stay local files).
 
-`to_local` is what readers and writers use (dbutils.fs, Spark's readers and writers, SQL
-file paths); `is_databricks_path` tells whether a path is one of these spellings, which
-never leave the kit's state folder (`..` is refused).
+`spark_path` is what Spark's readers and writers, SQL file paths and dbutils.fs use;
+`to_local` (the table above) is what Python's own file functions see (on Databricks they
+read the driver's disk, where a path without a scheme is a local file);
+`is_databricks_path` tells whether a path is one of these spellings, which never leave the
+kit's state folder (`..` is refused).
 `from_local` turns a local path back into the Databricks spelling for display.
 """
 from __future__ import annotations
