@@ -112,8 +112,8 @@ def one_process_code(source: str, out_root: str) -> str:
                 calls[0] += 1
                 return method(*args, **kwargs)
             return counted
-        client = getattr(session, "client", None)   # Spark Connect: every execute and analyze request
-        if client is not None:
+        if os.environ.get("SPARK_REMOTE"):   # Spark Connect: every execute and analyze request
+            client = session.client
             client._execute_and_fetch_as_iterator = counting(client._execute_and_fetch_as_iterator)
             client._analyze = counting(client._analyze)
         values, seconds = {{}}, 0.0
